@@ -1,0 +1,36 @@
+"""README's Python examples run as written (with one epoch instead of five, to stay fast)."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_has_the_two_set_up_commands():
+    bash = re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S)
+    assert bash[0].strip() == "pip install -e . && python -m zoo train conv_vae --epochs 5"
+    assert bash[1].strip() == 'pip install -e ".[test]" && pytest'
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert 'pip install -e ".[test]"' in ci and "pytest" in ci
+
+
+@pytest.mark.slow
+def test_readme_python_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the offline MNIST fallback warns
+        for block in _python_blocks():
+            exec(block.replace("epochs=5", "epochs=1"), namespace)
+    assert namespace["images"].shape == (16, 28, 28, 1)
+    assert namespace["sevens"].shape == (10, 28, 28, 1)
+    assert (tmp_path / "conv_vae.keras").exists()
