@@ -91,7 +91,12 @@ def test_beta_is_not_trained_and_can_be_assigned(features):
     [
         zl.MultivariateNormalTriL(4, convert_to_tensor="mean"),
         zl.IndependentBernoulli((28, 28, 1)),
-        zl.KLDivergence(beta=0.5, estimator="mc", test_points=3),
+        zl.KLDivergence(
+            beta=0.5, estimator="mc", test_points=3, prior="mixture", components=3, free_bits=0.5
+        ),
+        zl.MultivariateNormalDiag(4),
+        zl.IndependentNormal((28, 28, 1), scale=0.1),
+        zl.Corruption("mask", 0.25),
         zl.OneHot(10),
     ],
     ids=lambda layer: type(layer).__name__,
@@ -171,3 +176,98 @@ def test_stock_independent_bernoulli_model_needs_unsafe_loading(tmp_path):
     stock.save(tmp_path / "stock.keras")
     with pytest.raises(ValueError, match="safe_mode"):
         keras.models.load_model(tmp_path / "stock.keras", safe_mode=True)
+
+
+# ---- options of the KL term, posteriors, likelihoods and corruption ---------------------------------------
+
+
+def test_mixture_prior_kl_is_the_monte_carlo_mean_of_log_q_minus_log_p(features):
+    kl_layer = zl.KLDivergence(prior="mixture", components=4, test_points=2000)
+    model = _posterior_model(kl_layer)
+    tf.random.set_seed(2)
+    model(features)
+    q = model.layers[1](model.layers[0](features))
+    prior = kl_layer.prior()
+    assert isinstance(prior, tfd.MixtureSameFamily) and prior.event_shape == [LATENT]
+    z = q.sample(20000, seed=5)
+    batch_means = tf.reduce_mean(q.log_prob(z) - prior.log_prob(z), axis=1).numpy()  # [20000]
+    standard_error = batch_means.std() / np.sqrt(2000)  # of the layer's estimate, from 2000 draws
+    assert len(model.losses) == 1
+    assert abs(model.losses[0].numpy() - batch_means.mean()) < 5 * standard_error
+
+
+def test_exact_kl_to_a_mixture_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match="estimator='mc'"):
+        zl.KLDivergence(prior="mixture", estimator="exact")
+
+
+def test_exact_kl_without_a_registered_pair_names_the_fix(features):
+    layer = zl.KLDivergence(estimator="exact")
+    layer.build((None, LATENT))
+    layer.prior = lambda: tfd.Independent(tfd.Normal(tf.zeros(LATENT), 1.0), 1)  # a pair TFP has no KL for
+    q = tfd.MultivariateNormalTriL(tf.zeros((4, LATENT)), tf.eye(LATENT))
+    with pytest.raises(ValueError, match="estimator='mc'"):
+        layer.kl_per_example(q)
+    layer.estimator = "auto"  # falls back to the Monte-Carlo estimate
+    assert layer.kl_per_example(q).shape == [4]
+
+
+@pytest.mark.parametrize("free_bits", [0.0, 1e4])
+def test_free_bits_floor_the_penalty_not_the_reported_kl(features, free_bits):
+    model = _posterior_model(zl.KLDivergence(beta=0.5, free_bits=free_bits))
+    model(features)
+    kl = _independent_kl(model, features).mean()
+    np.testing.assert_allclose(model.losses[0].numpy(), 0.5 * max(free_bits, kl), rtol=1e-5)
+
+
+def test_diagonal_posterior_has_the_exact_kl(features):
+    model = keras.Sequential(
+        [
+            keras.Input((5,)),
+            keras.layers.Dense(zl.MultivariateNormalDiag.params_size(LATENT)),
+            zl.MultivariateNormalDiag(LATENT),
+            zl.KLDivergence(estimator="exact"),
+        ]
+    )
+    model(features)
+    params = model.layers[0](features).numpy()
+    scale = np.log1p(np.exp(params[:, LATENT:])) + 1e-5
+    mean = params[:, :LATENT]
+    by_hand = 0.5 * np.sum(scale**2 + mean**2 - 1 - 2 * np.log(scale), axis=1)
+    np.testing.assert_allclose(model.losses[0].numpy(), by_hand.mean(), rtol=1e-4)
+
+
+@pytest.mark.parametrize("scale", [None, 0.3])
+def test_gaussian_likelihood_shapes_and_log_prob(scale):
+    rng = np.random.default_rng(0)
+    size = zl.IndependentNormal.params_size((4, 4, 2), scale)
+    assert size == 32 * (2 if scale is None else 1)
+    params = rng.normal(size=(3, size)).astype(np.float32)
+    distribution = zl.IndependentNormal((4, 4, 2), scale=scale)(params)
+    assert distribution.batch_shape == [3] and distribution.event_shape == [4, 4, 2]
+    x = rng.random((3, 4, 4, 2)).astype(np.float32)
+    spatial = params.reshape(3, 4, 4, -1)
+    loc = spatial[..., :2]
+    sd = np.log1p(np.exp(spatial[..., 2:])) + 1e-3 if scale is None else scale
+    by_hand = np.sum(-0.5 * ((x - loc) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi), axis=(1, 2, 3))
+    np.testing.assert_allclose(distribution.log_prob(x).numpy(), by_hand, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kind", zl.Corruption.KINDS)
+def test_corruption_acts_in_training_only(kind):
+    x = (np.random.default_rng(0).random((64, 8, 8, 1)) > 0.5).astype(np.float32)
+    layer = zl.Corruption(kind, 0.3)
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
+    np.testing.assert_array_equal(layer(x).numpy(), x)
+    corrupted = layer(x, training=True).numpy()
+    changed = np.mean(corrupted != x)
+    assert 0.05 < changed and corrupted.min() >= 0 and corrupted.max() <= 1
+    if kind != "gaussian":
+        assert changed < 0.4  # about rate (salt-and-pepper leaves half of the hits unchanged)
+
+
+def test_corruption_rejects_bad_rates():
+    with pytest.raises(ValueError, match="corruption_rate"):
+        zl.Corruption("mask", 1.5)
+    with pytest.raises(ValueError, match="corruption must be"):
+        zl.Corruption("blur", 0.1)

@@ -7,6 +7,7 @@ import pytest
 from conftest import model_inputs, small_hparams
 
 import zoo
+from zoo import registry
 from zoo._tf import keras, tf, tfd
 
 MODELS = zoo.list_models()
@@ -21,7 +22,8 @@ def test_builds_with_defaults_compiled(name):
     model = zoo.get(name)
     assert isinstance(model, zoo.ZooModel) and isinstance(model, keras.Model)
     assert model.optimizer is not None and model.zoo_name == name
-    assert model.hparams == {k: list(v) if isinstance(v, tuple) else v for k, v in zoo.defaults(name).items()}
+    for key, default in zoo.defaults(name).items():
+        assert model.hparams[key] == (list(default) if isinstance(default, tuple) else default), key
     assert isinstance(model.encoder, keras.Model) and isinstance(model.decoder, keras.Model)
     assert model.count_params() > 0
 
@@ -83,9 +85,13 @@ def test_saves_and_loads_with_safe_mode(name, loader, digits, tmp_path):
     np.testing.assert_allclose(loss_after, loss_before, rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", MODELS)
+EXACT_KL = [name for name in MODELS if registry.settings(name).get("prior", "normal") == "normal"]
+
+
+@pytest.mark.parametrize("name", EXACT_KL)
 def test_loss_is_reconstruction_plus_mean_kl(name, digits):
-    """The loss Keras reports is -log p(x|z) + beta * mean KL(q(z|x) || N(0, I)) per example, in nats."""
+    """The loss Keras reports is -log p(x|z) + beta * mean KL(q(z|x) || N(0, I)) per example, in nats.
+    (The Monte-Carlo KL of the mixture prior is checked in test_layers.py.)"""
     x, y = digits
     model = zoo.get(name, **small_hparams(name), **({"beta": 0.5} if "beta" in zoo.defaults(name) else {}))
     model.run_eagerly = True  # the same random draws as the eager computation below

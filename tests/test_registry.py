@@ -81,4 +81,14 @@ def test_register_rejects_bad_builders(monkeypatch):
     with pytest.raises(TypeError, match="colour"):
         zoo.register(unchecked)
     with pytest.raises(ValueError, match="already registered"):
-        zoo.register(registry._REGISTRY["dense_vae"])
+        zoo.register(registry._REGISTRY["dense_vae"].builder, name="dense_vae")
+    with pytest.raises(TypeError, match="no hyperparameter 'latnt_dim'"):
+        zoo.register(registry._REGISTRY["dense_vae"].builder, name="typo_vae", defaults={"latnt_dim": 2})
+
+
+def test_a_variant_pins_its_fixed_hyperparameters():
+    assert "network" not in zoo.defaults("conv_vae") and "hidden_units" not in zoo.defaults("conv_vae")
+    with pytest.raises(TypeError, match="conv_vae fixes network='conv'"):
+        zoo.get("conv_vae", network="dense")
+    assert zoo.get("conv_vae").hparams["network"] == "conv"
+    assert zoo.defaults("beta_vae")["beta"] == 4.0 and zoo.get("beta_vae", beta=2.0).hparams["beta"] == 2.0

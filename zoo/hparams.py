@@ -50,13 +50,51 @@ def _num_classes(name: str, value: Any) -> int:
     return int(value)
 
 
+def _fraction(name: str, value: Any) -> float:
+    if _non_negative_float(name, value) >= 1:
+        raise ValueError(f"{name} must be in [0, 1); got {value!r}.")
+    return float(value)
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False; got {value!r}.")
+    return value
+
+
+def _optional_positive_float(name: str, value: Any) -> float | None:
+    return None if value is None else _positive_float(name, value)
+
+
+def _one_of(*choices: str) -> Callable[[str, Any], str]:
+    def check_choice(name: str, value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"{name} must be one of {choices}; got {value!r}.")
+        return value
+
+    return check_choice
+
+
 CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "input_shape": _image_shape,
+    "network": _one_of("dense", "conv"),
+    "conditional": _boolean,
+    "num_classes": _num_classes,
     "latent_dim": _positive_int,
     "hidden_units": _positive_ints,
     "filters": _positive_ints,
-    "num_classes": _num_classes,
+    "dropout": _fraction,
+    "corruption": _one_of("none", "salt_and_pepper", "mask", "gaussian"),
+    "corruption_rate": _non_negative_float,
+    "posterior": _one_of("full", "diag"),
+    "prior": _one_of("normal", "mixture"),
+    "prior_components": _positive_int,
     "beta": _non_negative_float,
+    "kl_estimator": _one_of("auto", "exact", "mc"),
+    "kl_test_points": _positive_int,
+    "free_bits": _non_negative_float,
+    "likelihood": _one_of("bernoulli", "gaussian"),
+    "likelihood_scale": _optional_positive_float,
     "learning_rate": _positive_float,
 }
 

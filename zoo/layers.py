@@ -8,7 +8,8 @@ Each layer keeps only plain values (ints, floats, strings) in `get_config` and r
 - `tfpl.KLDivergenceRegularizer` adds the KL twice; `tfpl.KLDivergenceAddLoss(use_exact_kl=True)` adds the
   batch *sum*, so the KL weight changes with the batch size and the number of replicas.
 
-`KLDivergence` adds exactly `beta * mean_over_batch KL(q(z|x) || p(z))`, whatever the estimator.
+`KLDivergence` adds exactly `beta * mean_over_batch KL(q(z|x) || p(z))`, whatever the estimator (exact or
+Monte-Carlo) and whatever the prior (standard normal or a learned mixture).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class MultivariateNormalTriL(_PlainConfigDistribution):
 class IndependentBernoulli(_PlainConfigDistribution):
     """Independent Bernoulli pixels p(x|z) from flat logits.
 
-    Input: logits [N, prod(event_shape)]. Output: `Independent(Bernoulli)` with batch shape [N] and event
+    Input: logits [N, prod(event_shape)] or [N, *event_shape]. Output: `Independent(Bernoulli)`, batch [N], event
     shape `event_shape` (e.g. [28, 28, 1]); samples are float32 in {0, 1}. As a tensor it is the mean (pixel
     probabilities) by default, which is what `predict` should show.
     """
@@ -100,12 +101,81 @@ class IndependentBernoulli(_PlainConfigDistribution):
 
     @staticmethod
     def new(logits: tf.Tensor, event_shape: Sequence[int]) -> tfd.Distribution:
-        logits = tf.reshape(logits, tf.concat([tf.shape(logits)[:-1], event_shape], axis=0))
-        bernoulli = tfd.Bernoulli(logits=logits, dtype=logits.dtype)
+        bernoulli = tfd.Bernoulli(logits=tf.reshape(logits, [-1, *event_shape]), dtype=logits.dtype)
         return tfd.Independent(bernoulli, reinterpreted_batch_ndims=len(event_shape))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "event_shape": list(self.event_shape)}
+
+
+@keras.utils.register_keras_serializable(_PACKAGE)
+class MultivariateNormalDiag(_PlainConfigDistribution):
+    """Diagonal Gaussian q(z|x) from a flat parameter vector: params [N, 2 * event_size] (loc, then the
+    pre-softplus scale) -> `tfd.MultivariateNormalDiag`, batch shape [N], event shape [event_size].
+
+    A `MultivariateNormalDiag` rather than `Independent(Normal)`: TFP registers the exact KL from it to the
+    standard normal prior, and none between `Independent(Normal)` and `MultivariateNormalDiag`.
+    """
+
+    def __init__(self, event_size: int, convert_to_tensor: str = "sample", **kwargs):
+        self.event_size = int(event_size)
+        super().__init__(lambda params: self.new(params, self.event_size), convert_to_tensor, **kwargs)
+
+    @staticmethod
+    def params_size(event_size: int) -> int:
+        return 2 * event_size
+
+    @staticmethod
+    def new(params: tf.Tensor, event_size: int) -> tfd.Distribution:
+        scale = tf.math.softplus(params[..., event_size:]) + _SCALE_DIAG_SHIFT
+        return tfd.MultivariateNormalDiag(loc=params[..., :event_size], scale_diag=scale)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "event_size": self.event_size}
+
+
+@keras.utils.register_keras_serializable(_PACKAGE)
+class IndependentNormal(_PlainConfigDistribution):
+    """Independent Gaussian pixels p(x|z) for continuous data, from flat parameters.
+
+    With `scale=None` (learned) each pixel takes two parameters, its mean and pre-softplus standard
+    deviation: the input is [N, 2 * prod(event_shape)], or [N, H, W, 2 * C] with the means in the first C
+    channels. With a fixed `scale` (a float) the input holds the means only and every pixel has that
+    standard deviation. Output: `Independent(Normal)`, batch shape [N], event shape `event_shape`.
+    """
+
+    def __init__(
+        self,
+        event_shape: Sequence[int],
+        scale: float | None = None,
+        convert_to_tensor: str = "mean",
+        **kwargs,
+    ):
+        self.event_shape = tuple(int(d) for d in event_shape)
+        self.scale = None if scale is None else float(scale)
+        super().__init__(
+            lambda params: self.new(params, self.event_shape, self.scale), convert_to_tensor, **kwargs
+        )
+
+    @staticmethod
+    def params_size(event_shape: Sequence[int], scale: float | None = None) -> int:
+        return math.prod(event_shape) * (1 if scale is not None else 2)
+
+    @staticmethod
+    def new(params: tf.Tensor, event_shape: Sequence[int], scale: float | None) -> tfd.Distribution:
+        per_pixel = 1 if scale is not None else 2
+        params = tf.reshape(params, [-1, *event_shape[:-1], per_pixel * event_shape[-1]])
+        if scale is None:
+            loc, raw_scale = tf.split(params, 2, axis=-1)
+            normal = tfd.Normal(
+                loc=loc, scale=tf.math.softplus(raw_scale) + 1e-3
+            )  # bounded log p on flat pixels
+        else:
+            normal = tfd.Normal(loc=params, scale=scale)
+        return tfd.Independent(normal, reinterpreted_batch_ndims=len(event_shape))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "event_shape": list(self.event_shape), "scale": self.scale}
 
 
 def standard_normal(latent_dim: int, dtype=tf.float32) -> tfd.Distribution:
@@ -115,58 +185,110 @@ def standard_normal(latent_dim: int, dtype=tf.float32) -> tfd.Distribution:
 
 @keras.utils.register_keras_serializable(_PACKAGE)
 class KLDivergence(keras.layers.Layer):
-    """Adds `beta * mean over the batch of KL(q(z|x) || p(z))` to the model's losses; passes q through.
+    """Adds `beta * max(free_bits, mean over the batch of KL(q(z|x) || p(z)))` to the model's losses and
+    passes q through. Holds the prior p(z), which may be learned.
 
     Args:
         beta: the KL weight. Held in a non-trainable weight (`layer.beta`), so the optimizer never trains it
-            and a callback may assign it between steps (KL annealing). Default value: 1.0.
-        estimator: "exact" (closed form, `tfd.kl_divergence`) or "mc" (Monte-Carlo: the mean over
-            `test_points` samples z ~ q of log q(z) - log p(z)). Default value: "exact".
-        test_points: number of samples for the "mc" estimator. Default value: 1.
+            and a callback may assign it between steps (`zoo.callbacks.KLAnnealing`). Default value: 1.0.
+        estimator: "exact" (closed form, `tfd.kl_divergence`; a clear error if TFP has none for the pair),
+            "mc" (Monte-Carlo: the mean over `test_points` samples z ~ q of log q(z) - log p(z)), or "auto"
+            (exact where TFP registers it, else Monte-Carlo, as for the mixture prior). Default value: "auto".
+        test_points: number of samples z ~ q for the Monte-Carlo estimate. Default value: 1.
+        prior: "normal" (N(0, I)) or "mixture" (a learned mixture of `components` diagonal Gaussians with
+            trainable locations, softplus scales and mixture logits). Default value: "normal".
+        components: number of mixture components for `prior="mixture"`. Default value: 10.
+        free_bits: nats of mean KL per example that cost nothing (Kingma et al. 2016 "free bits", with all
+            latents as one group): the penalty is `beta * max(free_bits, KL)`. Default value: 0.
 
-    The KL also shows up in the progress bar and the History as the metric `kl` (unweighted, nats/example).
+    The unweighted KL shows up in the progress bar and the History as the metric `kl` (nats/example).
     Input: a distribution with batch shape [N] and event shape [latent_dim]. Output: the same distribution.
     """
 
-    ESTIMATORS = ("exact", "mc")
+    ESTIMATORS = ("auto", "exact", "mc")
+    PRIORS = ("normal", "mixture")
 
-    def __init__(self, beta: float = 1.0, estimator: str = "exact", test_points: int = 1, **kwargs):
+    def __init__(
+        self,
+        beta: float = 1.0,
+        estimator: str = "auto",
+        test_points: int = 1,
+        prior: str = "normal",
+        components: int = 10,
+        free_bits: float = 0.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if estimator not in self.ESTIMATORS:
             raise ValueError(f"estimator must be one of {self.ESTIMATORS}; got {estimator!r}.")
-        if float(beta) < 0:
-            raise ValueError(f"beta must be >= 0; got {beta}.")
-        if int(test_points) < 1:
-            raise ValueError(f"test_points must be >= 1; got {test_points}.")
+        if prior not in self.PRIORS:
+            raise ValueError(f"prior must be one of {self.PRIORS}; got {prior!r}.")
+        if prior == "mixture" and estimator == "exact":
+            raise ValueError(
+                "There is no closed-form KL to a mixture prior: use estimator='mc' (or 'auto') with prior='mixture'."
+            )
+        for name, value, low in (
+            ("beta", beta, 0),
+            ("free_bits", free_bits, 0),
+            ("test_points", test_points, 1),
+        ):
+            if not value >= low:
+                raise ValueError(f"{name} must be >= {low}; got {value}.")
+        if int(components) < 1:
+            raise ValueError(f"components must be >= 1; got {components}.")
         self.initial_beta = float(beta)
         self.estimator = estimator
         self.test_points = int(test_points)
+        self.prior_kind = prior
+        self.components = int(components)
+        self.free_bits = float(free_bits)
 
     def build(self, input_shape):
         self.latent_dim = int(input_shape[-1])
         self.beta = self.add_weight(
-            name="beta",
-            shape=(),
-            initializer=keras.initializers.Constant(self.initial_beta),
-            trainable=False,
+            name="beta", shape=(), initializer=keras.initializers.Constant(self.initial_beta), trainable=False
         )
+        if self.prior_kind == "mixture":
+            shape = (self.components, self.latent_dim)
+            self.prior_locs = self.add_weight(
+                name="prior_locs", shape=shape, initializer=keras.initializers.RandomNormal(stddev=1.0)
+            )
+            self.prior_raw_scales = self.add_weight(
+                name="prior_raw_scales", shape=shape, initializer=keras.initializers.Constant(0.5413)
+            )  # softplus(0.5413) = 1
+            self.prior_logits = self.add_weight(
+                name="prior_logits", shape=(self.components,), initializer="zeros"
+            )
         super().build(input_shape)
 
     def prior(self) -> tfd.Distribution:
-        """p(z) over [latent_dim]."""
-        return standard_normal(self.latent_dim, dtype=self.dtype)
+        """p(z) over [latent_dim]: N(0, I), or the learned mixture built from this layer's weights."""
+        if self.prior_kind == "normal":
+            return standard_normal(self.latent_dim, dtype=self.dtype)
+        scales = tf.math.softplus(self.prior_raw_scales) + _SCALE_DIAG_SHIFT
+        return tfd.MixtureSameFamily(
+            mixture_distribution=tfd.Categorical(logits=self.prior_logits),
+            components_distribution=tfd.MultivariateNormalDiag(loc=self.prior_locs, scale_diag=scales),
+        )
 
     def kl_per_example(self, posterior: tfd.Distribution) -> tf.Tensor:
         """KL(q(z|x) || p(z)) per example: [N] nats."""
         prior = self.prior()
-        if self.estimator == "exact":
-            return tfd.kl_divergence(posterior, prior)
+        if self.estimator != "mc":
+            try:
+                return tfd.kl_divergence(posterior, prior)
+            except NotImplementedError:
+                if self.estimator == "exact":
+                    raise ValueError(
+                        f"TFP has no closed-form KL from {type(posterior).__name__} to {type(prior).__name__}; "
+                        "use estimator='mc' (Monte-Carlo) or 'auto'."
+                    ) from None
         z = posterior.sample(self.test_points)  # [test_points, N, latent_dim]
         return tf.reduce_mean(posterior.log_prob(z) - prior.log_prob(z), axis=0)
 
     def call(self, posterior):
         kl = tf.reduce_mean(self.kl_per_example(posterior))
-        self.add_loss(tf.cast(self.beta, kl.dtype) * kl)
+        self.add_loss(tf.cast(self.beta, kl.dtype) * tf.maximum(kl, self.free_bits))
         self.add_metric(kl, name="kl")
         return posterior
 
@@ -176,7 +298,44 @@ class KLDivergence(keras.layers.Layer):
             "beta": self.initial_beta,
             "estimator": self.estimator,
             "test_points": self.test_points,
+            "prior": self.prior_kind,
+            "components": self.components,
+            "free_bits": self.free_bits,
         }
+
+
+@keras.utils.register_keras_serializable(_PACKAGE)
+class Corruption(keras.layers.Layer):
+    """Corrupts images during training only (the denoising criterion of Im et al. 2017); identity otherwise.
+
+    kind: "salt_and_pepper" (each pixel set to 0 or 1 at random with probability `rate`), "mask" (each
+    pixel set to 0 with probability `rate`) or "gaussian" (adds N(0, rate^2) noise, clipped to [0, 1]).
+    Input and output: images [N, H, W, C]. `predict`, `evaluate` and `zoo.encode` see clean inputs.
+    """
+
+    KINDS = ("salt_and_pepper", "mask", "gaussian")
+
+    def __init__(self, kind: str = "salt_and_pepper", rate: float = 0.2, **kwargs):
+        super().__init__(**kwargs)
+        if kind not in self.KINDS:
+            raise ValueError(f"corruption must be one of {self.KINDS}; got {kind!r}.")
+        if not 0 <= rate <= (float("inf") if kind == "gaussian" else 1):
+            raise ValueError(f"corruption_rate must be in [0, 1] for {kind}; got {rate}.")
+        self.kind, self.rate = kind, float(rate)
+
+    def call(self, x, training=None):
+        if not training or self.rate == 0:
+            return x
+        if self.kind == "gaussian":
+            return tf.clip_by_value(x + self.rate * tf.random.normal(tf.shape(x), dtype=x.dtype), 0.0, 1.0)
+        hit = tf.random.uniform(tf.shape(x), dtype=x.dtype) < self.rate
+        if self.kind == "mask":
+            return tf.where(hit, tf.zeros_like(x), x)
+        salt = tf.cast(tf.random.uniform(tf.shape(x), dtype=x.dtype) < 0.5, x.dtype)
+        return tf.where(hit, salt, x)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "kind": self.kind, "rate": self.rate}
 
 
 @keras.utils.register_keras_serializable(_PACKAGE)

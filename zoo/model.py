@@ -93,7 +93,6 @@ def compile_model(model: ZooModel, learning_rate: float) -> ZooModel:
 
 
 def assemble(
-    name: str,
     input_shape: Sequence[int],
     latent_dim: int,
     encoder_layers: Sequence[keras.layers.Layer],
@@ -105,11 +104,10 @@ def assemble(
     encoder = keras.Sequential([keras.Input(input_shape), *encoder_layers], name="encoder")
     decoder = keras.Sequential([keras.Input((latent_dim,)), *decoder_layers], name="decoder")
     image = keras.Input(input_shape, name="image")
-    return compile_model(ZooModel(image, decoder(encoder(image)), name=name), learning_rate)
+    return compile_model(ZooModel(image, decoder(encoder(image))), learning_rate)
 
 
 def assemble_conditional(
-    name: str,
     input_shape: Sequence[int],
     latent_dim: int,
     num_classes: int,
@@ -137,4 +135,4 @@ def assemble_conditional(
 
     image, label = keras.Input(input_shape, name="image"), keras.Input((1,), dtype="int32", name="label")
     output = decoder([encoder([image, label]), label])
-    return compile_model(ZooModel([image, label], output, name=name), learning_rate)
+    return compile_model(ZooModel([image, label], output), learning_rate)

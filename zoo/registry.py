@@ -1,8 +1,12 @@
 """The model registry: `@register` a builder, `get(name, **hparams)` a compiled model, `list_models()`.
 
 A builder is a function whose keyword arguments, all with defaults, are the model's hyperparameters. The
-signature is the single source of truth: `get` rejects unknown names with a suggestion, `describe` and the
+signature is the single source of truth: `get` rejects unknown names with a suggestion, `defaults` and the
 command line read the defaults from it, and each value is checked by `zoo.hparams` before building.
+
+A family of models shares one builder: `register(builder, name="conv_vae", description=..., fixed={...},
+defaults={...})` registers a variant that pins some hyperparameters (users cannot override those) and
+changes the defaults of others, like timm's three-line model builders.
 """
 
 from __future__ import annotations
@@ -11,28 +15,67 @@ import difflib
 import fnmatch
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from zoo import hparams as hp
 from zoo.model import ZooModel
 
 Builder = Callable[..., ZooModel]
-_REGISTRY: dict[str, Builder] = {}
 
 
-def register(builder: Builder) -> Builder:
-    """Decorator: register `builder` under its function name. Its parameters must all have defaults."""
-    name = builder.__name__
-    if name in _REGISTRY:
-        raise ValueError(f"A model named {name!r} is already registered.")
+@dataclass(frozen=True)
+class Entry:
+    builder: Builder
+    description: str
+    fixed: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, Entry] = {}
+
+
+def _check_builder(builder: Builder) -> dict[str, Any]:
+    """The builder's hyperparameters and defaults; each must have a default and a check in zoo.hparams."""
+    found = {}
     for param in inspect.signature(builder).parameters.values():
         if param.default is inspect.Parameter.empty:
-            raise TypeError(f"Builder {name}: hyperparameter {param.name!r} needs a default value.")
+            raise TypeError(
+                f"Builder {builder.__name__}: hyperparameter {param.name!r} needs a default value."
+            )
         if param.name not in hp.CHECKS:
             raise TypeError(
-                f"Builder {name}: hyperparameter {param.name!r} has no check in zoo.hparams.CHECKS."
+                f"Builder {builder.__name__}: hyperparameter {param.name!r} has no check in zoo.hparams.CHECKS."
             )
-    _REGISTRY[name] = builder
+        found[param.name] = param.default
+    return found
+
+
+def register(
+    builder: Builder,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    fixed: dict[str, Any] | None = None,
+    defaults: dict[str, Any] | None = None,
+) -> Builder:
+    """Register `builder` under `name` (default: its function name). Usable as a bare decorator.
+
+    description: one line naming the model and its paper (default: the builder's docstring's first line).
+    fixed: hyperparameters this entry pins; `get` refuses to override them.
+    defaults: hyperparameters whose defaults this entry changes.
+    """
+    name = name or builder.__name__
+    if name in _REGISTRY:
+        raise ValueError(f"A model named {name!r} is already registered.")
+    known = _check_builder(builder)
+    for key in {**(fixed or {}), **(defaults or {})}:
+        if key not in known:
+            raise TypeError(f"Model {name}: {builder.__name__} has no hyperparameter {key!r}.")
+    doc = (inspect.getdoc(builder) or "").splitlines()
+    _REGISTRY[name] = Entry(
+        builder, description or (doc[0] if doc else ""), dict(fixed or {}), dict(defaults or {})
+    )
     return builder
 
 
@@ -41,7 +84,7 @@ def list_models(pattern: str = "*") -> list[str]:
     return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))
 
 
-def _builder(name: str) -> Builder:
+def _entry(name: str) -> Entry:
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -50,14 +93,20 @@ def _builder(name: str) -> Builder:
 
 
 def defaults(name: str) -> dict[str, Any]:
-    """The default hyperparameters of model `name`."""
-    return {p.name: p.default for p in inspect.signature(_builder(name)).parameters.values()}
+    """The hyperparameters a user may set for model `name`, with their defaults."""
+    entry = _entry(name)
+    signature = {p.name: p.default for p in inspect.signature(entry.builder).parameters.values()}
+    return {k: entry.defaults.get(k, v) for k, v in signature.items() if k not in entry.fixed}
+
+
+def settings(name: str) -> dict[str, Any]:
+    """Every hyperparameter model `name` is built with by default, the fixed ones included."""
+    return {**defaults(name), **_entry(name).fixed}
 
 
 def describe(name: str) -> str:
-    """The first line of the model's docstring: what it is and where it comes from."""
-    doc = inspect.getdoc(_builder(name)) or ""
-    return doc.splitlines()[0] if doc else ""
+    """One line: what model `name` is and where it comes from."""
+    return _entry(name).description
 
 
 def get(name: str, **hparams: Any) -> ZooModel:
@@ -68,15 +117,17 @@ def get(name: str, **hparams: Any) -> ZooModel:
         TypeError: unknown hyperparameter (the message suggests the closest known one).
         ValueError: invalid hyperparameter value (the message names it and the valid range).
     """
-    builder = _builder(name)
+    entry = _entry(name)
     known = defaults(name)
     for key in hparams:
+        if key in entry.fixed:
+            raise TypeError(f"{name} fixes {key}={entry.fixed[key]!r}; pick another model to change it.")
         if key not in known:
             close = difflib.get_close_matches(key, list(known), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise TypeError(f"{name} has no hyperparameter {key!r}.{hint} Known: {', '.join(known)}.")
-    values = hp.check({**known, **hparams})
-    model = builder(**values)
+    values = hp.check({**settings(name), **hparams})
+    model = entry.builder(**values)
     model.zoo_name = name
     model.hparams = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
     return model

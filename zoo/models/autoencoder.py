@@ -5,6 +5,8 @@ still emits independent Bernoulli pixels, so it trains on the same negative log-
 cross-entropy, in nats) and is scored by the same evaluation as the VAEs.
 """
 
+import math
+
 from zoo import blocks
 from zoo._tf import keras
 from zoo.model import ZooModel, assemble
@@ -13,9 +15,17 @@ from zoo.registry import register
 
 @register
 def autoencoder(
-    input_shape=(28, 28, 1), latent_dim=16, hidden_units=(512, 256), learning_rate=1e-3
+    input_shape=(28, 28, 1), latent_dim=16, hidden_units=(512, 256), dropout=0.0, learning_rate=1e-3
 ) -> ZooModel:
     """Plain MLP autoencoder with a deterministic code; Bernoulli decoder (Hinton & Salakhutdinov 2006)."""
-    encoder = [keras.layers.Flatten(), *blocks.dense_stack(hidden_units), keras.layers.Dense(latent_dim)]
-    decoder = [*blocks.dense_stack(hidden_units[::-1]), *blocks.bernoulli_likelihood(input_shape)]
-    return assemble("autoencoder", input_shape, latent_dim, encoder, decoder, learning_rate)
+    encoder = [
+        keras.layers.Flatten(),
+        *blocks.dense_stack(hidden_units, dropout),
+        keras.layers.Dense(latent_dim),
+    ]
+    decoder = [
+        *blocks.dense_stack(hidden_units[::-1], dropout),
+        keras.layers.Dense(math.prod(input_shape)),
+        blocks.likelihood(input_shape, "bernoulli"),
+    ]
+    return assemble(input_shape, latent_dim, encoder, decoder, learning_rate)

@@ -1,0 +1,119 @@
+"""The variational autoencoder family (Kingma & Welling 2014, "Auto-Encoding Variational Bayes"; Rezende
+et al. 2014), one builder for every variant the course material and the literature compare.
+
+q(z|x) is a Gaussian (full or diagonal covariance), p(z) the standard normal or a learned mixture, and
+p(x|z) independent Bernoulli (binary images) or Gaussian (grey levels, any numeric data) pixels. The loss
+is the negative ELBO in nats per example: -log p(x|z) from `fit`'s loss plus the `KLDivergence` layer's
+beta * KL. Conditional variants feed the label to the encoder and the decoder and train on
+`fit([x, labels], x)` with integer labels [N].
+"""
+
+import math
+
+from zoo import blocks
+from zoo import layers as zl
+from zoo._tf import keras
+from zoo.hparams import check_conv_shape
+from zoo.model import ZooModel, assemble, assemble_conditional
+from zoo.registry import register
+
+
+def vae(
+    input_shape=(28, 28, 1),
+    network="dense",
+    conditional=False,
+    num_classes=10,
+    latent_dim=16,
+    hidden_units=(512, 256),
+    filters=(32, 64),
+    dropout=0.0,
+    corruption="none",
+    corruption_rate=0.0,
+    posterior="full",
+    prior="normal",
+    prior_components=10,
+    beta=1.0,
+    kl_estimator="auto",
+    kl_test_points=1,
+    free_bits=0.0,
+    likelihood="bernoulli",
+    likelihood_scale=None,
+    learning_rate=1e-3,
+) -> ZooModel:
+    """A VAE: `network` "dense" (MLP of `hidden_units`, with `dropout`) or "conv" (stride-2 `filters`)."""
+    kl_options = dict(beta=beta, estimator=kl_estimator, test_points=kl_test_points, prior=prior)
+    kl_options.update(components=prior_components, free_bits=free_bits)
+    head = blocks.gaussian_posterior(latent_dim, posterior, **kl_options)
+    outputs_per_pixel = blocks.params_per_pixel(likelihood, likelihood_scale)
+    if network == "dense":
+        features, body = [keras.layers.Flatten()], blocks.dense_stack(hidden_units, dropout)
+        params = keras.layers.Dense(outputs_per_pixel * math.prod(input_shape))
+        decoder = [*blocks.dense_stack(hidden_units[::-1], dropout), params]
+    else:
+        check_conv_shape(input_shape, filters)
+        features, body = blocks.conv_encoder(filters), []
+        decoder = blocks.deconv_decoder(input_shape, filters[::-1], outputs_per_pixel * input_shape[-1])
+    decoder.append(blocks.likelihood(input_shape, likelihood, likelihood_scale))
+    if corruption != "none":
+        features.insert(0, zl.Corruption(corruption, corruption_rate))
+    if conditional:
+        return assemble_conditional(
+            input_shape, latent_dim, num_classes, features, [*body, *head], decoder, learning_rate
+        )
+    return assemble(input_shape, latent_dim, [*features, *body, *head], decoder, learning_rate)
+
+
+DENSE = {"network": "dense", "filters": (32, 64)}  # filters: unused by the MLP
+CONV = {"network": "conv", "hidden_units": (512, 256), "dropout": 0.0}  # unused by the conv network
+UNCONDITIONAL = {"conditional": False, "num_classes": 10}
+
+register(
+    vae,
+    name="dense_vae",
+    description="VAE with MLP encoder/decoder (Kingma & Welling 2014)",
+    fixed={**DENSE, **UNCONDITIONAL},
+)
+register(
+    vae,
+    name="conv_vae",
+    description="VAE with conv encoder, transposed-conv decoder (Kingma & Welling 2014)",
+    fixed={**CONV, **UNCONDITIONAL},
+)
+register(
+    vae,
+    name="cvae",
+    description="Conditional VAE, label into encoder and decoder (Kingma et al. 2014; Sohn et al. 2015)",
+    fixed={**DENSE, "conditional": True},
+)
+register(
+    vae,
+    name="conv_cvae",
+    description="Conditional VAE with conv encoder/decoder (Sohn et al. 2015)",
+    fixed={**CONV, "conditional": True},
+)
+register(
+    vae,
+    name="beta_vae",
+    description="beta-VAE: KL weighted by beta = 4 for disentangling (Higgins et al. 2017)",
+    fixed={**DENSE, **UNCONDITIONAL},
+    defaults={"beta": 4.0},
+)
+register(
+    vae,
+    name="mixture_vae",
+    description="VAE with a learned mixture-of-Gaussians prior, Monte-Carlo KL (Dilokthanakul et al. 2016; Tomczak & Welling 2018)",
+    fixed={**DENSE, **UNCONDITIONAL, "prior": "mixture"},
+)
+register(
+    vae,
+    name="gaussian_vae",
+    description="VAE with Gaussian pixels (learned scale) for grey-level or real-valued data (Kingma & Welling 2014)",
+    fixed={**DENSE, **UNCONDITIONAL, "likelihood": "gaussian"},
+)
+register(
+    vae,
+    name="denoising_vae",
+    description="Denoising VAE: salt-and-pepper corrupted inputs in training (Im et al. 2017)",
+    fixed={**DENSE, **UNCONDITIONAL},
+    defaults={"corruption": "salt_and_pepper", "corruption_rate": 0.2},
+)
