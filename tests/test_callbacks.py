@@ -1,0 +1,63 @@
+"""Callbacks: the KL annealing schedule reaches the loss step by step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import small_hparams
+
+import zoo
+from zoo import layers as zl
+from zoo.callbacks import KLAnnealing
+from zoo.model import layers_of_type
+
+
+class RecordAddedLoss(zoo.keras.callbacks.Callback):
+    """After each step, the beta in force and the KL penalty the model adds on a fixed batch."""
+
+    def __init__(self, x):
+        super().__init__()
+        self.x, self.betas, self.penalties, self.kls = x, [], [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        (kl_layer,) = layers_of_type(self.model, zl.KLDivergence)
+        posterior = self.model.encoder(self.x)  # this call's KL penalty is now in model.losses
+        self.betas.append(float(kl_layer.beta.numpy()))
+        self.penalties.append(float(sum(self.model.losses)))
+        self.kls.append(float(np.mean(kl_layer.kl_per_example(posterior).numpy())))
+
+
+@pytest.mark.parametrize(
+    "callback, expected",
+    [
+        (KLAnnealing("linear", warmup_steps=4), [0, 0.25, 0.5, 0.75, 1, 1, 1, 1]),
+        (KLAnnealing("cyclical", cycle_steps=4, ratio=0.5), [0, 0.5, 1, 1, 0, 0.5, 1, 1]),
+        (KLAnnealing("linear", warmup_steps=2, beta_max=3.0), [0, 1.5, 3, 3, 3, 3, 3, 3]),
+    ],
+)
+def test_added_kl_loss_follows_the_schedule_step_by_step(callback, expected, digits):
+    x, _ = digits
+    model = zoo.get("dense_vae", **small_hparams("dense_vae"), kl_estimator="exact")
+    recorder = RecordAddedLoss(x[:32])
+    model.fit(x[:256], x[:256], epochs=2, batch_size=64, verbose=0, callbacks=[callback, recorder])
+    np.testing.assert_allclose(recorder.betas, expected, atol=1e-6)
+    np.testing.assert_allclose(recorder.penalties, np.multiply(expected, recorder.kls), rtol=1e-4, atol=1e-6)
+
+
+def test_beta_is_logged_and_the_schedule_resumes_from_the_optimizer_step(digits):
+    x, _ = digits
+    model = zoo.get("dense_vae", **small_hparams("dense_vae"))
+    annealing = KLAnnealing("linear", warmup_steps=8)
+    history = model.fit(x[:256], x[:256], epochs=1, batch_size=64, verbose=0, callbacks=[annealing])
+    assert history.history["beta"] == [pytest.approx(3 / 8)]
+    history = model.fit(x[:256], x[:256], epochs=1, batch_size=64, verbose=0, callbacks=[annealing])
+    assert history.history["beta"] == [pytest.approx(7 / 8)]
+
+
+def test_annealing_needs_a_kl_term_and_valid_arguments(digits):
+    x, _ = digits
+    with pytest.raises(ValueError, match="needs a model with a KL term"):
+        zoo.get("autoencoder").fit(x[:64], x[:64], epochs=1, verbose=0, callbacks=[KLAnnealing()])
+    for bad in ({"schedule": "cosine"}, {"warmup_steps": 0}, {"ratio": 0}, {"beta_max": -1}):
+        with pytest.raises(ValueError):
+            KLAnnealing(**bad)
