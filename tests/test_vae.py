@@ -110,3 +110,60 @@ def test_denoising_vae_cleans_corrupted_digits_better_than_a_plain_vae():
         p = np.clip(zoo.reconstruct(model, noisy), 1e-6, 1 - 1e-6)
         nats[name] = -np.mean(np.sum(x_test * np.log(p) + (1 - x_test) * np.log(1 - p), axis=(1, 2, 3)))
     assert nats["denoising_vae"] < 0.9 * nats["dense_vae"], nats
+
+
+def _iwae_with_weights_of(vae: zoo.ZooModel, samples: int) -> zoo.ZooModel:
+    """An IWAE with `samples` draws whose encoder and decoder networks carry `vae`'s weights."""
+    iwae = zoo.get("iwae", **small_hparams("iwae"), importance_samples=samples)
+    for part in ("encoder", "decoder"):
+        source = [layer for layer in getattr(vae, part).layers if layer.weights and layer.trainable_weights]
+        target = [layer for layer in getattr(iwae, part).layers if layer.weights]
+        for a, b in zip(source, target, strict=True):
+            b.set_weights(a.get_weights())
+    return iwae
+
+
+def _mean_loss(model: zoo.ZooModel, x: np.ndarray, passes: int) -> tuple[float, float]:
+    """Mean and standard error over `passes` evaluations (fresh draws of z each time)."""
+    losses = [model.evaluate(x, x, batch_size=len(x), verbose=0)[0] for _ in range(passes)]
+    return float(np.mean(losses)), float(np.std(losses) / np.sqrt(passes))
+
+
+@pytest.fixture(scope="module")
+def trained_vae():
+    x, _ = zoo.data.load("mnist-5k", split="train", binarize=True)
+    zoo.keras.utils.set_random_seed(0)
+    vae = zoo.get("dense_vae", **small_hparams("dense_vae"))
+    vae.fit(x[:2048], x[:2048], epochs=3, batch_size=64, verbose=0)
+    return vae, x[2048:2560]
+
+
+def test_iwae_with_one_sample_is_the_plain_vae_loss_on_the_same_weights(trained_vae):
+    vae, x = trained_vae
+    elbo, elbo_error = _mean_loss(vae, x, passes=20)
+    iwae_1, iwae_error = _mean_loss(_iwae_with_weights_of(vae, samples=1), x, passes=20)
+    assert abs(iwae_1 - elbo) < 4 * np.hypot(elbo_error, iwae_error) + 0.05, (iwae_1, elbo)
+
+
+def test_more_importance_samples_give_a_tighter_bound(trained_vae):
+    vae, x = trained_vae
+    losses = [_mean_loss(_iwae_with_weights_of(vae, samples=k), x, passes=3)[0] for k in (1, 10, 50)]
+    assert losses[0] > losses[1] > losses[2], losses  # -bound decreases: the bound rises toward log p(x)
+
+
+def test_iwae_trains_saves_and_samples(digits, tmp_path):
+    x, _ = digits
+    model = zoo.get(
+        "iwae", **small_hparams("iwae"), importance_samples=3, prior="mixture", prior_components=2
+    )
+    history = model.fit(x, x, epochs=3, batch_size=64, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0] and "kl" in history.history
+    model.save(tmp_path / "iwae.keras")
+    again = zoo.load(tmp_path / "iwae.keras")
+    np.testing.assert_array_equal(zoo.sample(again, 3, seed=0), zoo.sample(model, 3, seed=0))
+    assert model.predict(x[:5], verbose=0).shape == (5, 28, 28, 1)
+
+
+def test_iwae_refuses_conditional_models():
+    with pytest.raises(ValueError, match="objective='iwae' is not available for conditional"):
+        zoo.get("cvae", objective="iwae")

@@ -58,16 +58,15 @@ def deconv_decoder(
     ]
 
 
-def gaussian_posterior(latent_dim: int, posterior: str = "full", **kl_options) -> list[keras.layers.Layer]:
+def gaussian_posterior(
+    latent_dim: int, posterior: str = "full", kl: dict | None = None
+) -> list[keras.layers.Layer]:
     """Encoder head: features [N, F] -> q(z|x), a Gaussian over [latent_dim] with full ("full") or diagonal
-    ("diag") covariance, followed by the `KLDivergence` layer (`kl_options`: beta, estimator, test_points,
-    prior, components, free_bits) that adds the KL term to the model's losses."""
+    ("diag") covariance, followed by the `KLDivergence` layer that adds the KL term to the model's losses,
+    built from `kl` (beta, estimator, test_points, prior, components, free_bits). `kl=None`: no KL layer."""
     family = POSTERIORS[posterior]
-    return [
-        keras.layers.Dense(family.params_size(latent_dim)),
-        family(latent_dim, name="posterior"),
-        zl.KLDivergence(name="kl_divergence", **kl_options),
-    ]
+    head = [keras.layers.Dense(family.params_size(latent_dim)), family(latent_dim, name="posterior")]
+    return head if kl is None else [*head, zl.KLDivergence(name="kl_divergence", **kl)]
 
 
 def likelihood(

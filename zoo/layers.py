@@ -183,10 +183,55 @@ def standard_normal(latent_dim: int, dtype=tf.float32) -> tfd.Distribution:
     return tfd.MultivariateNormalDiag(loc=tf.zeros([latent_dim], dtype=dtype))
 
 
+class HasPrior:
+    """Mixin for the layers that own the prior p(z) over [latent_dim], so `zoo.sample` finds it.
+
+    prior: "normal" (N(0, I)) or "mixture" (a learned mixture of `components` diagonal Gaussians with
+    trainable locations, softplus scales and mixture logits: layer weights, so they are tracked, trained,
+    saved, and created inside a distribution strategy's scope when the model is built in one).
+    """
+
+    PRIORS = ("normal", "mixture")
+
+    def _init_prior(self, prior: str, components: int) -> None:
+        if prior not in self.PRIORS:
+            raise ValueError(f"prior must be one of {self.PRIORS}; got {prior!r}.")
+        if int(components) < 1:
+            raise ValueError(f"components must be >= 1; got {components}.")
+        self.prior_kind, self.components = prior, int(components)
+
+    def _build_prior(self, latent_dim: int) -> None:
+        self.latent_dim = int(latent_dim)
+        if self.prior_kind == "mixture":
+            shape = (self.components, self.latent_dim)
+            self.prior_locs = self.add_weight(
+                name="prior_locs", shape=shape, initializer=keras.initializers.RandomNormal(stddev=1.0)
+            )
+            self.prior_raw_scales = self.add_weight(
+                name="prior_raw_scales", shape=shape, initializer=keras.initializers.Constant(0.5413)
+            )  # softplus(0.5413) = 1
+            self.prior_logits = self.add_weight(
+                name="prior_logits", shape=(self.components,), initializer="zeros"
+            )
+
+    def prior(self) -> tfd.Distribution:
+        """p(z) over [latent_dim]: N(0, I), or the learned mixture built from this layer's weights."""
+        if self.prior_kind == "normal":
+            return standard_normal(self.latent_dim, dtype=self.dtype)
+        scales = tf.math.softplus(self.prior_raw_scales) + _SCALE_DIAG_SHIFT
+        return tfd.MixtureSameFamily(
+            mixture_distribution=tfd.Categorical(logits=self.prior_logits),
+            components_distribution=tfd.MultivariateNormalDiag(loc=self.prior_locs, scale_diag=scales),
+        )
+
+    def _prior_config(self) -> dict:
+        return {"prior": self.prior_kind, "components": self.components}
+
+
 @keras.utils.register_keras_serializable(_PACKAGE)
-class KLDivergence(keras.layers.Layer):
+class KLDivergence(HasPrior, keras.layers.Layer):
     """Adds `beta * max(free_bits, mean over the batch of KL(q(z|x) || p(z)))` to the model's losses and
-    passes q through. Holds the prior p(z), which may be learned.
+    passes q through. Holds the prior p(z), which may be learned (see `HasPrior`).
 
     Args:
         beta: the KL weight. Held in a non-trainable weight (`layer.beta`), so the optimizer never trains it
@@ -195,8 +240,7 @@ class KLDivergence(keras.layers.Layer):
             "mc" (Monte-Carlo: the mean over `test_points` samples z ~ q of log q(z) - log p(z)), or "auto"
             (exact where TFP registers it, else Monte-Carlo, as for the mixture prior). Default value: "auto".
         test_points: number of samples z ~ q for the Monte-Carlo estimate. Default value: 1.
-        prior: "normal" (N(0, I)) or "mixture" (a learned mixture of `components` diagonal Gaussians with
-            trainable locations, softplus scales and mixture logits). Default value: "normal".
+        prior: "normal" or "mixture". Default value: "normal".
         components: number of mixture components for `prior="mixture"`. Default value: 10.
         free_bits: nats of mean KL per example that cost nothing (Kingma et al. 2016 "free bits", with all
             latents as one group): the penalty is `beta * max(free_bits, KL)`. Default value: 0.
@@ -206,7 +250,6 @@ class KLDivergence(keras.layers.Layer):
     """
 
     ESTIMATORS = ("auto", "exact", "mc")
-    PRIORS = ("normal", "mixture")
 
     def __init__(
         self,
@@ -219,10 +262,9 @@ class KLDivergence(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self._init_prior(prior, components)
         if estimator not in self.ESTIMATORS:
             raise ValueError(f"estimator must be one of {self.ESTIMATORS}; got {estimator!r}.")
-        if prior not in self.PRIORS:
-            raise ValueError(f"prior must be one of {self.PRIORS}; got {prior!r}.")
         if prior == "mixture" and estimator == "exact":
             raise ValueError(
                 "There is no closed-form KL to a mixture prior: use estimator='mc' (or 'auto') with prior='mixture'."
@@ -234,42 +276,17 @@ class KLDivergence(keras.layers.Layer):
         ):
             if not value >= low:
                 raise ValueError(f"{name} must be >= {low}; got {value}.")
-        if int(components) < 1:
-            raise ValueError(f"components must be >= 1; got {components}.")
         self.initial_beta = float(beta)
         self.estimator = estimator
         self.test_points = int(test_points)
-        self.prior_kind = prior
-        self.components = int(components)
         self.free_bits = float(free_bits)
 
     def build(self, input_shape):
-        self.latent_dim = int(input_shape[-1])
         self.beta = self.add_weight(
             name="beta", shape=(), initializer=keras.initializers.Constant(self.initial_beta), trainable=False
         )
-        if self.prior_kind == "mixture":
-            shape = (self.components, self.latent_dim)
-            self.prior_locs = self.add_weight(
-                name="prior_locs", shape=shape, initializer=keras.initializers.RandomNormal(stddev=1.0)
-            )
-            self.prior_raw_scales = self.add_weight(
-                name="prior_raw_scales", shape=shape, initializer=keras.initializers.Constant(0.5413)
-            )  # softplus(0.5413) = 1
-            self.prior_logits = self.add_weight(
-                name="prior_logits", shape=(self.components,), initializer="zeros"
-            )
+        self._build_prior(input_shape[-1])
         super().build(input_shape)
-
-    def prior(self) -> tfd.Distribution:
-        """p(z) over [latent_dim]: N(0, I), or the learned mixture built from this layer's weights."""
-        if self.prior_kind == "normal":
-            return standard_normal(self.latent_dim, dtype=self.dtype)
-        scales = tf.math.softplus(self.prior_raw_scales) + _SCALE_DIAG_SHIFT
-        return tfd.MixtureSameFamily(
-            mixture_distribution=tfd.Categorical(logits=self.prior_logits),
-            components_distribution=tfd.MultivariateNormalDiag(loc=self.prior_locs, scale_diag=scales),
-        )
 
     def kl_per_example(self, posterior: tfd.Distribution) -> tf.Tensor:
         """KL(q(z|x) || p(z)) per example: [N] nats."""
@@ -295,13 +312,119 @@ class KLDivergence(keras.layers.Layer):
     def get_config(self) -> dict:
         return {
             **super().get_config(),
+            **self._prior_config(),
             "beta": self.initial_beta,
             "estimator": self.estimator,
             "test_points": self.test_points,
-            "prior": self.prior_kind,
-            "components": self.components,
             "free_bits": self.free_bits,
         }
+
+
+@keras.utils.register_keras_serializable(_PACKAGE)
+class ImportanceSamples(keras.layers.Layer):
+    """q(z|x) with batch shape [N] -> `samples` reparameterized draws per example, flattened sample-major to
+    [samples * N, latent_dim] (row i * N + n is draw i of example n), so the decoder sees a plain batch."""
+
+    def __init__(self, samples: int, **kwargs):
+        super().__init__(**kwargs)
+        if int(samples) < 1:
+            raise ValueError(f"samples must be >= 1; got {samples}.")
+        self.samples = int(samples)
+
+    def call(self, posterior):
+        z = posterior.sample(self.samples)  # [samples, N, latent_dim]
+        return tf.reshape(z, [-1, z.shape[-1]])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "samples": self.samples}
+
+
+class ImportanceWeightedBound(tfd.Distribution):
+    """Stands in for p(x) in the loss: `log_prob(x)` is the k-sample importance-weighted lower bound
+    (Burda et al. 2015) log mean_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x), per example: [N] nats.
+
+    Built from q(z|x) (batch [N]), the prior, the draws z [k * N, latent_dim] and p(x|z) at those draws
+    (batch [k * N]). Its mean is the average over the k draws of p(x|z)'s mean.
+    """
+
+    def __init__(self, posterior, prior, z, likelihood, samples: int):
+        parameters = dict(locals())
+        self.posterior, self.prior, self.z, self.likelihood, self.samples = (
+            posterior,
+            prior,
+            z,
+            likelihood,
+            samples,
+        )
+        super().__init__(
+            dtype=likelihood.dtype,
+            reparameterization_type=tfd.FULLY_REPARAMETERIZED,
+            validate_args=False,
+            allow_nan_stats=True,
+            parameters=parameters,
+            name="ImportanceWeightedBound",
+        )
+
+    def _batch_shape(self):
+        return self.posterior.batch_shape
+
+    def _batch_shape_tensor(self):
+        return self.posterior.batch_shape_tensor()
+
+    def _event_shape(self):
+        return self.likelihood.event_shape
+
+    def _event_shape_tensor(self):
+        return self.likelihood.event_shape_tensor()
+
+    def _by_sample(self, values: tf.Tensor) -> tf.Tensor:
+        """[k * N, ...] -> [k, N, ...]."""
+        return tf.reshape(values, tf.concat([[self.samples, -1], tf.shape(values)[1:]], 0))
+
+    def _log_prob(self, x):
+        tiled = tf.tile(x, tf.concat([[self.samples], tf.ones([tf.rank(x) - 1], tf.int32)], 0))
+        z = self._by_sample(self.z)  # [k, N, latent_dim]
+        log_weights = (
+            self._by_sample(self.likelihood.log_prob(tiled))
+            + self.prior.log_prob(z)
+            - self.posterior.log_prob(z)
+        )
+        return tfp.math.reduce_logmeanexp(log_weights, axis=0)
+
+    def _mean(self):
+        return tf.reduce_mean(self._by_sample(self.likelihood.mean()), axis=0)
+
+
+@keras.utils.register_keras_serializable(_PACKAGE)
+class ImportanceWeighted(HasPrior, _PlainConfigDistribution):
+    """[q(z|x), z [k * N, latent_dim], p(x|z)] -> `ImportanceWeightedBound`, whose negative log_prob is the
+    IWAE loss; `fit` then trains the IWAE through the usual loss -rv_x.log_prob(x). Adds no KL loss (the
+    bound contains the prior term) but reports the KL as the metric `kl`. Owns the prior (see `HasPrior`).
+    """
+
+    def __init__(self, samples: int, prior: str = "normal", components: int = 10, **kwargs):
+        self._init_prior(prior, components)
+        self.samples = int(samples)
+        super().__init__(
+            lambda inputs: self.bound(*inputs), kwargs.pop("convert_to_tensor", "mean"), **kwargs
+        )
+
+    def build(self, input_shape):
+        self._build_prior(input_shape[0][-1])
+        super().build(input_shape)
+
+    def bound(self, posterior, z, likelihood) -> ImportanceWeightedBound:
+        return ImportanceWeightedBound(posterior, self.prior(), z, likelihood, self.samples)
+
+    def call(self, inputs, *args, **kwargs):
+        posterior, z, _ = inputs
+        first_draw = tf.reshape(z, [self.samples, -1, z.shape[-1]])[0]  # [N, latent_dim]
+        kl = tf.reduce_mean(posterior.log_prob(first_draw) - self.prior().log_prob(first_draw))
+        self.add_metric(kl, name="kl")  # a one-draw estimate; outside the Lambda, which forbids variables
+        return super().call(inputs, *args, **kwargs)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self._prior_config(), "samples": self.samples}
 
 
 @keras.utils.register_keras_serializable(_PACKAGE)
@@ -336,6 +459,52 @@ class Corruption(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "kind": self.kind, "rate": self.rate}
+
+
+@keras.utils.register_keras_serializable(_PACKAGE)
+class BernoulliMixture(_PlainConfigDistribution):
+    """A mixture of `components` independent-Bernoulli images: p(x) = sum_k pi_k prod_i Bernoulli(x_i; p_ki).
+
+    The classical latent-variable baseline: its log-likelihood is exact (a sum over k), so no ELBO is needed.
+    The layer owns the parameters (pixel logits [components, *event_shape], mixture logits [components]) and
+    ignores its input's values: images [N, *event_shape] -> the mixture with batch shape [N], so that `fit`
+    trains it on -log p(x) like every other zoo model. `mixture()` is the unbatched distribution.
+    """
+
+    def __init__(
+        self, components: int, event_shape: Sequence[int], convert_to_tensor: str = "mean", **kwargs
+    ):
+        self.components = int(components)
+        self.event_shape = tuple(int(d) for d in event_shape)
+        super().__init__(lambda images: self.mixture(tf.shape(images)[:1]), convert_to_tensor, **kwargs)
+
+    def build(self, input_shape):
+        # Pixel probabilities start uniformly in [0.25, 0.75] (logits in [-1.1, 1.1]) to break the symmetry.
+        self.pixel_logits = self.add_weight(
+            name="pixel_logits",
+            shape=(self.components, *self.event_shape),
+            initializer=keras.initializers.RandomUniform(-1.1, 1.1),
+        )
+        self.mixture_logits = self.add_weight(
+            name="mixture_logits", shape=(self.components,), initializer="zeros"
+        )
+        super().build(input_shape)
+
+    def mixture(self, batch_shape=()) -> tfd.Distribution:
+        """p(x) with batch shape `batch_shape` (the parameters broadcast) and event shape `event_shape`."""
+        batch_shape = tf.cast(batch_shape, tf.int32)
+        mixture_logits = tf.broadcast_to(self.mixture_logits, tf.concat([batch_shape, [self.components]], 0))
+        pixel_shape = tf.concat([batch_shape, tf.shape(self.pixel_logits)], 0)
+        pixels = tfd.Bernoulli(
+            logits=tf.broadcast_to(self.pixel_logits, pixel_shape), dtype=self.pixel_logits.dtype
+        )
+        return tfd.MixtureSameFamily(
+            mixture_distribution=tfd.Categorical(logits=mixture_logits),
+            components_distribution=tfd.Independent(pixels, reinterpreted_batch_ndims=len(self.event_shape)),
+        )
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "components": self.components, "event_shape": list(self.event_shape)}
 
 
 @keras.utils.register_keras_serializable(_PACKAGE)

@@ -25,14 +25,27 @@ class ZooModel(keras.Model):
     hparams: dict = {}
 
     @property
+    def has_latent_code(self) -> bool:
+        """True if the model maps images to codes z and back (False for the Bernoulli mixture)."""
+        return "encoder" in {layer.name for layer in self.layers}
+
+    def _part(self, name: str) -> keras.Model:
+        if not self.has_latent_code:
+            raise ValueError(
+                f"{self.zoo_name} has no {name}: it models p(x) directly, with no latent code, so encode, decode "
+                "and reconstruct do not apply. Use sample and evaluate."
+            )
+        return self.get_layer(name)
+
+    @property
     def encoder(self) -> keras.Model:
         """x (and labels, if conditional) -> q(z|x), or a deterministic code for the plain autoencoder."""
-        return self.get_layer("encoder")
+        return self._part("encoder")
 
     @property
     def decoder(self) -> keras.Model:
         """z (and labels, if conditional) -> p(x|z)."""
-        return self.get_layer("decoder")
+        return self._part("decoder")
 
     @property
     def is_conditional(self) -> bool:
@@ -47,8 +60,8 @@ class ZooModel(keras.Model):
 
     @property
     def has_bernoulli_likelihood(self) -> bool:
-        """True if p(x|z) is independent Bernoulli pixels, so data must be binary."""
-        return bool(layers_of_type(self.decoder, zl.IndependentBernoulli))
+        """True if pixels are modelled as Bernoulli variables, so data must be binary."""
+        return bool(layers_of_type(self, (zl.IndependentBernoulli, zl.BernoulliMixture)))
 
     def fit(self, x=None, y=None, *args, **kwargs):
         data.check_model_inputs(self, x, y)
@@ -98,13 +111,22 @@ def assemble(
     encoder_layers: Sequence[keras.layers.Layer],
     decoder_layers: Sequence[keras.layers.Layer],
     learning_rate: float,
+    importance_weighted: zl.ImportanceWeighted | None = None,
 ) -> ZooModel:
     """Join `encoder_layers` ([N, *input_shape] -> q(z|x)) and `decoder_layers` ([N, latent_dim] -> p(x|z))
-    as two Sequentials into one compiled ZooModel: [N, *input_shape] -> p(x|z)."""
+    as two Sequentials into one compiled ZooModel: [N, *input_shape] -> p(x|z).
+
+    With `importance_weighted`, the model draws its k samples of z per example, decodes all k * N of them
+    and outputs that layer's importance-weighted bound instead (the IWAE).
+    """
     encoder = keras.Sequential([keras.Input(input_shape), *encoder_layers], name="encoder")
     decoder = keras.Sequential([keras.Input((latent_dim,)), *decoder_layers], name="decoder")
     image = keras.Input(input_shape, name="image")
-    return compile_model(ZooModel(image, decoder(encoder(image))), learning_rate)
+    posterior = encoder(image)
+    if importance_weighted is None:
+        return compile_model(ZooModel(image, decoder(posterior)), learning_rate)
+    z = zl.ImportanceSamples(importance_weighted.samples)(posterior)
+    return compile_model(ZooModel(image, importance_weighted([posterior, z, decoder(z)])), learning_rate)
 
 
 def assemble_conditional(

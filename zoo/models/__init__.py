@@ -1,3 +1,3 @@
 """Importing this package registers every model: one family per module."""
 
-from zoo.models import autoencoder, vae  # noqa: F401
+from zoo.models import autoencoder, bernoulli_mixture, vae  # noqa: F401

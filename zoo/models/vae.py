@@ -38,12 +38,27 @@ def vae(
     free_bits=0.0,
     likelihood="bernoulli",
     likelihood_scale=None,
+    objective="elbo",
+    importance_samples=5,
     learning_rate=1e-3,
 ) -> ZooModel:
-    """A VAE: `network` "dense" (MLP of `hidden_units`, with `dropout`) or "conv" (stride-2 `filters`)."""
-    kl_options = dict(beta=beta, estimator=kl_estimator, test_points=kl_test_points, prior=prior)
-    kl_options.update(components=prior_components, free_bits=free_bits)
-    head = blocks.gaussian_posterior(latent_dim, posterior, **kl_options)
+    """A VAE: `network` "dense" (MLP of `hidden_units`, with `dropout`) or "conv" (stride-2 `filters`).
+
+    objective "elbo" trains on the ELBO (with beta, the KL estimator and free bits); "iwae" on the
+    importance-weighted bound with `importance_samples` draws per example (Burda et al. 2015), which
+    includes the prior term itself, so the KL options do not apply.
+    """
+    if objective == "iwae":
+        if conditional:
+            raise ValueError(
+                "objective='iwae' is not available for conditional models; use objective='elbo'."
+            )
+        head = blocks.gaussian_posterior(latent_dim, posterior, kl=None)
+        bound = zl.ImportanceWeighted(importance_samples, prior=prior, components=prior_components)
+    else:
+        kl_options = dict(beta=beta, estimator=kl_estimator, test_points=kl_test_points, prior=prior)
+        kl_options.update(components=prior_components, free_bits=free_bits)
+        head, bound = blocks.gaussian_posterior(latent_dim, posterior, kl=kl_options), None
     outputs_per_pixel = blocks.params_per_pixel(likelihood, likelihood_scale)
     if network == "dense":
         features, body = [keras.layers.Flatten()], blocks.dense_stack(hidden_units, dropout)
@@ -60,60 +75,57 @@ def vae(
         return assemble_conditional(
             input_shape, latent_dim, num_classes, features, [*body, *head], decoder, learning_rate
         )
-    return assemble(input_shape, latent_dim, [*features, *body, *head], decoder, learning_rate)
+    return assemble(input_shape, latent_dim, [*features, *body, *head], decoder, learning_rate, bound)
 
 
 DENSE = {"network": "dense", "filters": (32, 64)}  # filters: unused by the MLP
 CONV = {"network": "conv", "hidden_units": (512, 256), "dropout": 0.0}  # unused by the conv network
 UNCONDITIONAL = {"conditional": False, "num_classes": 10}
 
-register(
-    vae,
-    name="dense_vae",
-    description="VAE with MLP encoder/decoder (Kingma & Welling 2014)",
-    fixed={**DENSE, **UNCONDITIONAL},
-)
-register(
-    vae,
-    name="conv_vae",
-    description="VAE with conv encoder, transposed-conv decoder (Kingma & Welling 2014)",
-    fixed={**CONV, **UNCONDITIONAL},
-)
-register(
-    vae,
-    name="cvae",
-    description="Conditional VAE, label into encoder and decoder (Kingma et al. 2014; Sohn et al. 2015)",
-    fixed={**DENSE, "conditional": True},
-)
-register(
-    vae,
-    name="conv_cvae",
-    description="Conditional VAE with conv encoder/decoder (Sohn et al. 2015)",
-    fixed={**CONV, "conditional": True},
-)
-register(
-    vae,
-    name="beta_vae",
-    description="beta-VAE: KL weighted by beta = 4 for disentangling (Higgins et al. 2017)",
-    fixed={**DENSE, **UNCONDITIONAL},
-    defaults={"beta": 4.0},
-)
-register(
-    vae,
-    name="mixture_vae",
-    description="VAE with a learned mixture-of-Gaussians prior, Monte-Carlo KL (Dilokthanakul et al. 2016; Tomczak & Welling 2018)",
-    fixed={**DENSE, **UNCONDITIONAL, "prior": "mixture"},
-)
-register(
-    vae,
-    name="gaussian_vae",
-    description="VAE with Gaussian pixels (learned scale) for grey-level or real-valued data (Kingma & Welling 2014)",
-    fixed={**DENSE, **UNCONDITIONAL, "likelihood": "gaussian"},
-)
-register(
-    vae,
-    name="denoising_vae",
-    description="Denoising VAE: salt-and-pepper corrupted inputs in training (Im et al. 2017)",
-    fixed={**DENSE, **UNCONDITIONAL},
-    defaults={"corruption": "salt_and_pepper", "corruption_rate": 0.2},
-)
+# name: (description, fixed hyperparameters, changed defaults)
+VARIANTS = {
+    "dense_vae": ("VAE with MLP encoder/decoder (Kingma & Welling 2014)", {**DENSE, **UNCONDITIONAL}, {}),
+    "conv_vae": (
+        "VAE with conv encoder, transposed-conv decoder (Kingma & Welling 2014)",
+        {**CONV, **UNCONDITIONAL},
+        {},
+    ),
+    "cvae": (
+        "Conditional VAE, label into encoder and decoder (Kingma et al. 2014; Sohn et al. 2015)",
+        {**DENSE, "conditional": True},
+        {},
+    ),
+    "conv_cvae": (
+        "Conditional VAE with conv encoder/decoder (Sohn et al. 2015)",
+        {**CONV, "conditional": True},
+        {},
+    ),
+    "beta_vae": (
+        "beta-VAE: KL weighted by beta = 4 for disentangling (Higgins et al. 2017)",
+        {**DENSE, **UNCONDITIONAL},
+        {"beta": 4.0},
+    ),
+    "mixture_vae": (
+        "VAE with a learned mixture-of-Gaussians prior, Monte-Carlo KL (Dilokthanakul et al. 2016; "
+        "Tomczak & Welling 2018)",
+        {**DENSE, **UNCONDITIONAL, "prior": "mixture"},
+        {},
+    ),
+    "gaussian_vae": (
+        "VAE with Gaussian pixels (learned scale) for grey-level or real-valued data (Kingma & Welling 2014)",
+        {**DENSE, **UNCONDITIONAL, "likelihood": "gaussian"},
+        {},
+    ),
+    "iwae": (
+        "Importance-weighted autoencoder, k = 5 samples (Burda et al. 2015)",
+        {**DENSE, **UNCONDITIONAL, "objective": "iwae"},
+        {},
+    ),
+    "denoising_vae": (
+        "Denoising VAE: salt-and-pepper corrupted inputs in training (Im et al. 2017)",
+        {**DENSE, **UNCONDITIONAL},
+        {"corruption": "salt_and_pepper", "corruption_rate": 0.2},
+    ),
+}
+for name, (description, fixed, changed) in VARIANTS.items():
+    register(vae, name=name, description=description, fixed=fixed, defaults=changed)
