@@ -34,3 +34,16 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     assert namespace["images"].shape == (16, 28, 28, 1)
     assert namespace["sevens"].shape == (10, 28, 28, 1)
     assert (tmp_path / "conv_vae.keras").exists()
+
+
+@pytest.mark.slow
+def test_using_doc_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    doc = (README.parent / "docs" / "using.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.S)
+    assert blocks
+    namespace: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for block in blocks:
+            exec(block, namespace)

@@ -2,26 +2,30 @@
 
 >>> import zoo
 >>> model = zoo.get("conv_vae", latent_dim=16)   # a compiled tf_keras model
->>> zoo.list_models()
-['autoencoder', 'conv_vae', 'cvae', 'dense_vae']
+>>> zoo.list_models("*cvae")
+['conv_cvae', 'cvae']
 """
 
-from zoo import data, inference, layers, plots
+from zoo import callbacks, data, inference, layers, plots
 from zoo import models as _models  # noqa: F401  (importing it registers the models)
 from zoo._tf import keras
-from zoo.inference import decode, encode, reconstruct, sample
+from zoo.evaluate import evaluate
+from zoo.inference import decode, encode, interpolate, reconstruct, sample
 from zoo.io import load
 from zoo.model import ZooModel
 from zoo.registry import defaults, describe, get, list_models, register
 
 __all__ = [
     "ZooModel",
+    "callbacks",
     "data",
     "decode",
     "defaults",
     "describe",
     "encode",
+    "evaluate",
     "get",
+    "interpolate",
     "inference",
     "keras",
     "layers",
