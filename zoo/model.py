@@ -88,7 +88,7 @@ class ZooModel(keras.Model):
         return model
 
 
-def layers_of_type(model: keras.Model, layer_type: type) -> list[keras.layers.Layer]:
+def layers_of_type(model: keras.Model, layer_type: type | tuple[type, ...]) -> list[keras.layers.Layer]:
     """All layers of `layer_type` inside `model`, searching nested models."""
     found = []
     for layer in model.layers:
