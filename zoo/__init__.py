@@ -6,7 +6,7 @@
 ['conv_cvae', 'cvae']
 """
 
-from zoo import callbacks, data, inference, layers, plots
+from zoo import callbacks, compare, data, inference, layers, plots
 from zoo import models as _models  # noqa: F401  (importing it registers the models)
 from zoo._tf import keras
 from zoo.evaluate import evaluate
@@ -18,6 +18,7 @@ from zoo.registry import defaults, describe, get, list_models, register
 __all__ = [
     "ZooModel",
     "callbacks",
+    "compare",
     "data",
     "decode",
     "defaults",
