@@ -114,3 +114,18 @@ def test_plots_reject_what_they_cannot_draw(vae, digits):
         plots.training_curves({})
     with pytest.raises(ValueError, match="n must be"):
         plots.reconstructions(vae, x, n=0)
+
+
+def test_comparison_bars_from_compare_rows(tmp_path):
+    rows = [
+        {"name": "dense_vae", "neg_elbo": 140.0, "nll_iwae": 135.0},
+        {"name": "autoencoder", "neg_elbo": float("nan"), "nll_iwae": float("nan")},
+    ]
+    fig = plots.comparison(rows)
+    bars = [patch.get_width() for patch in fig.axes[0].patches]
+    assert bars == [140.0, 0.0, 135.0, 0.0]
+    assert [tick.get_text() for tick in fig.axes[0].get_yticklabels()] == ["dense_vae", "autoencoder"]
+    plots.save_png(fig, tmp_path / "c.png")
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="at least one row"):
+        plots.comparison([])

@@ -249,6 +249,29 @@ def training_curves(history: Any) -> Figure:
     return fig
 
 
+def comparison(
+    rows: Sequence[Mapping[str, Any]], metrics: Sequence[str] = ("neg_elbo", "nll_iwae")
+) -> Figure:
+    """Horizontal bars of each model's held-out `metrics` (nats per example; lower is better) from
+    `zoo.compare.compare`'s rows; a metric a model does not define (NaN) gets no bar."""
+    if not rows:
+        raise ValueError("comparison needs at least one row from zoo.compare.compare.")
+    names = [str(row["name"]) for row in rows]
+    fig = Figure(figsize=(6.5, 0.45 * len(rows) * len(metrics) + 1.2), layout="constrained")
+    ax = fig.subplots()
+    height = 0.8 / len(metrics)
+    for i, metric in enumerate(metrics):
+        values = np.array([float(row.get(metric, np.nan)) for row in rows])
+        ax.barh(
+            np.arange(len(rows)) + i * height, np.nan_to_num(values, nan=0.0), height=height, label=metric
+        )
+    ax.set_yticks(np.arange(len(rows)) + height * (len(metrics) - 1) / 2, names)
+    ax.invert_yaxis()
+    ax.set_xlabel("nats per example (lower is better)")
+    ax.legend()
+    return fig
+
+
 def save_png(fig: Figure, path: str | os.PathLike) -> str:
     """Write `fig` as a PNG at `path` and return the path."""
     fig.savefig(path, format="png", dpi=100, bbox_inches="tight")
