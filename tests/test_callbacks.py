@@ -1,6 +1,9 @@
-"""Callbacks: the KL annealing schedule reaches the loss step by step."""
+"""Callbacks: the KL annealing schedule reaches the loss step by step; checkpoints are atomic and resume."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +11,7 @@ from conftest import small_hparams
 
 import zoo
 from zoo import layers as zl
-from zoo.callbacks import KLAnnealing
+from zoo.callbacks import Checkpoint, KLAnnealing, atomic_write, write_json
 from zoo.model import layers_of_type
 
 
@@ -61,3 +64,32 @@ def test_annealing_needs_a_kl_term_and_valid_arguments(digits):
     for bad in ({"schedule": "cosine"}, {"warmup_steps": 0}, {"ratio": 0}, {"beta_max": -1}):
         with pytest.raises(ValueError):
             KLAnnealing(**bad)
+
+
+def test_checkpoint_with_plain_fit_resumes_the_model_and_the_annealing_schedule(digits, tmp_path):
+    x, _ = digits
+    model = zoo.get("dense_vae", **small_hparams("dense_vae"))
+    callbacks = [KLAnnealing("linear", warmup_steps=8), Checkpoint(tmp_path, metadata={"data": "digits"})]
+    model.fit(x[:256], x[:256], epochs=1, batch_size=64, verbose=0, callbacks=callbacks)
+    saved = Checkpoint.load(tmp_path)
+    assert saved.epoch == 1 and saved.metadata == {"data": "digits"}
+    callbacks = [KLAnnealing("linear", warmup_steps=8), Checkpoint(tmp_path, metadata={"data": "digits"})]
+    saved.model.fit(
+        x[:256], x[:256], epochs=2, initial_epoch=1, batch_size=64, verbose=0, callbacks=callbacks
+    )
+    resumed = Checkpoint.load(tmp_path)
+    assert resumed.epoch == 2 and resumed.history["beta"] == pytest.approx([3 / 8, 7 / 8])
+
+
+def test_atomic_write_keeps_the_old_file_when_the_writer_dies(tmp_path):
+    target = tmp_path / "history.json"
+    atomic_write(target, write_json({"loss": [1.0]}))
+
+    def dies_half_way(path: str) -> None:
+        Path(path).write_text('{"loss": [1.0, 2')
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, dies_half_way)
+    assert json.loads(target.read_text()) == {"loss": [1.0]}
+    assert [p.name for p in tmp_path.iterdir()] == ["history.json"]

@@ -6,7 +6,7 @@
 ['conv_cvae', 'cvae']
 """
 
-from zoo import callbacks, compare, data, inference, layers, plots
+from zoo import callbacks, compare, data, inference, layers, plots, training
 from zoo import models as _models  # noqa: F401  (importing it registers the models)
 from zoo._tf import keras
 from zoo.evaluate import evaluate
@@ -36,5 +36,6 @@ __all__ = [
     "reconstruct",
     "register",
     "sample",
+    "training",
 ]
 __version__ = "0.1.0"

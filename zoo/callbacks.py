@@ -1,10 +1,23 @@
-"""Keras callbacks for zoo models."""
+"""Keras callbacks for zoo models: `KLAnnealing` schedules the KL weight; `Checkpoint` saves a run every
+epoch, atomically, so that a crash loses at most the epoch that was running, and stops on a NaN loss.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo import io
 from zoo import layers as zl
 from zoo._tf import keras
-from zoo.model import layers_of_type
+from zoo.model import ZooModel, layers_of_type
 
 
 class KLAnnealing(keras.callbacks.Callback):
@@ -63,3 +76,225 @@ class KLAnnealing(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["beta"] = float(self._kl_layers[0].beta.numpy())
+
+
+# ---- checkpoints -------------------------------------------------------------------------------------------
+
+CHECKPOINT_FILE = "checkpoint.json"
+TEMP_PREFIX = ".tmp-"
+_MODEL_PATTERN = "epoch-*.keras"
+_FORMAT = 1
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], Any]) -> None:
+    """Create or replace `path` all or nothing: `write(temporary_path)` in the same folder, flush it to
+    disk, then `os.replace` it onto `path`. A reader, or a rerun after SIGKILL or a power cut, sees the old
+    file or the new one, never a part. The temporary name keeps the suffix (`model.save` needs `.keras`)
+    and starts with `TEMP_PREFIX`, so a leftover is recognizable.
+
+    >>> atomic_write("run/model.keras", model.save)
+    """
+    path = Path(path)
+    temporary = path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.name}")
+    try:
+        write(str(temporary))
+        _fsync(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's data (or a folder's entries) to disk; folders cannot be opened on Windows."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except (IsADirectoryError, PermissionError):
+        return
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def write_json(value: Any) -> Callable[[str], None]:
+    """A writer for `atomic_write` that stores `value` as indented JSON."""
+    return lambda path: Path(path).write_text(json.dumps(value, indent=1) + "\n")
+
+
+def writable_folder(directory: str | os.PathLike) -> Path:
+    """`directory` as a Path, created if missing. Raises an OSError naming it if it cannot be written to,
+    before any training time is spent."""
+    directory = Path(directory)
+    probe = directory / f"{TEMP_PREFIX}probe"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write(probe, write_json(None))
+        probe.unlink()
+    except OSError as error:
+        raise OSError(
+            f"Cannot write to the folder {os.fspath(directory)!r} ({error.strerror or error}); "
+            "choose a writable folder."
+        ) from error
+    return directory
+
+
+@dataclass
+class Saved:
+    """A checkpoint read back from disk by `Checkpoint.load`.
+
+    model: the compiled model with its weights and optimizer state (iterations, Adam moments).
+    epoch: epochs completed; resume with `model.fit(..., initial_epoch=epoch)`.
+    history: the logs of those epochs, {"loss": [epoch 1, epoch 2, ...], ...}.
+    metadata: what the run was started with (`Checkpoint(metadata=...)`), {} if nothing.
+    """
+
+    model: ZooModel
+    epoch: int
+    history: dict[str, list[float]]
+    metadata: dict[str, Any]
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Saves the whole model (weights, optimizer state, hyperparameters) and the history after every epoch,
+    atomically, and stops training at the first NaN/inf loss without overwriting the last good checkpoint.
+
+    In `directory`: `epoch-0003.keras` (the model after epoch 3, written to a temporary file and renamed),
+    then `checkpoint.json` (epochs done, the name of that model file, the history, `metadata`), replaced
+    the same way, so it always names a complete model and the history that goes with it; then the
+    previous model file is removed. Killing the process at any moment leaves the last complete epoch.
+
+    A NaN/inf loss (checked after every batch) or NaN/inf weights at an epoch's end stop training; the
+    checkpoint keeps the last good epoch, `diverged` holds (epoch, batch) (0-based; batch None if found at
+    the epoch's end), and a RuntimeWarning says so.
+
+    Args:
+        directory: the run folder; created if missing (an OSError at once if it cannot be written). A fit
+            that does not start where the folder's checkpoint ended is refused before its first step, so
+            a forgotten `initial_epoch` never overwrites a run.
+        metadata: JSON-serializable settings stored with every checkpoint (e.g. the data and batch size),
+            for checking that a resumed run is the same run. Default value: None.
+
+    >>> model.fit(x, x, epochs=10, callbacks=[Checkpoint("runs/mine")])
+    >>> saved = Checkpoint.load("runs/mine")      # after a crash: model, epoch, history
+    >>> saved.model.fit(x, x, epochs=10, initial_epoch=saved.epoch, callbacks=[Checkpoint("runs/mine")])
+
+    `zoo.training.train` does the resuming for you.
+    """
+
+    def __init__(self, directory: str | os.PathLike, metadata: dict[str, Any] | None = None):
+        super().__init__()
+        self.directory = Path(directory)
+        self.metadata = dict(metadata or {})
+        self.history: dict[str, list[float]] = {}
+        self.saved_epoch = 0
+        self.diverged: tuple[int, int | None] | None = None
+        self._epoch: int | None = None
+
+    @staticmethod
+    def load(directory: str | os.PathLike) -> Saved | None:
+        """The checkpoint in `directory`, or None if there is none. Call it outside any distribution
+        strategy's scope (tf_keras cannot load a model file inside a MirroredStrategy scope);
+        `zoo.training.train(..., strategy=...)` copies it into a model built in the scope.
+
+        Raises:
+            ValueError: `checkpoint.json` is not a checkpoint record, or names a model file that is missing
+                or corrupt.
+        """
+        record = _read_record(Path(directory))
+        if not record:
+            return None
+        try:
+            model = io.load(Path(directory) / record["model"])
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"The checkpoint in {os.fspath(directory)!r} names {record['model']!r}, which cannot be "
+                f"loaded: {error} Delete the folder to start over."
+            ) from error
+        return Saved(model, int(record["epoch"]), record["history"], record["metadata"])
+
+    def on_train_begin(self, logs=None):
+        writable_folder(self.directory)
+        for leftover in self.directory.glob(f"{TEMP_PREFIX}*"):  # from a process killed mid-write
+            leftover.unlink(missing_ok=True)
+        record = _read_record(self.directory)
+        self._remove_models(keep=record.get("model"))  # one written just before a kill, never committed
+        self.saved_epoch = int(record.get("epoch", 0))
+        self.history = {key: list(values) for key, values in record.get("history", {}).items()}
+        self.diverged, self._epoch = None, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._epoch is None and self.saved_epoch and epoch != self.saved_epoch:
+            raise ValueError(
+                f"{os.fspath(self.directory)!r} holds a checkpoint after epoch {self.saved_epoch}, but fit "
+                f"starts at epoch {epoch}. Resume it (saved = zoo.callbacks.Checkpoint.load(folder), then "
+                "saved.model.fit(..., initial_epoch=saved.epoch)), or use another folder."
+            )
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss) and self.diverged is None:
+            self._stop(self._epoch, batch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.diverged is not None:
+            return
+        if not np.isfinite(logs.get("loss", 0.0)) or not _all_finite(self.model):
+            self._stop(epoch, None)
+            return
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+        model_file = f"epoch-{epoch + 1:04d}.keras"
+        atomic_write(self.directory / model_file, self.model.save)
+        record = {"format": _FORMAT, "epoch": epoch + 1, "model": model_file, "history": self.history}
+        atomic_write(self.directory / CHECKPOINT_FILE, write_json({**record, "metadata": self.metadata}))
+        self.saved_epoch = epoch + 1
+        self._remove_models(keep=model_file)
+
+    def _remove_models(self, keep: str | None) -> None:
+        for path in self.directory.glob(_MODEL_PATTERN):
+            if path.name != keep:
+                path.unlink(missing_ok=True)
+
+    def _stop(self, epoch: int, batch: int | None) -> None:
+        self.diverged = (epoch, batch)
+        self.model.stop_training = True
+        where = f"epoch {epoch + 1}" + (f", batch {batch + 1}" if batch is not None else "")
+        kept = (
+            f"the checkpoint after epoch {self.saved_epoch} in {os.fspath(self.directory)!r} is kept"
+            if self.saved_epoch
+            else "no epoch had completed, so nothing was saved"
+        )
+        warnings.warn(f"The loss became NaN/inf in {where}; training stopped and {kept}.", RuntimeWarning, 2)
+
+
+def checkpoint_epoch(directory: str | os.PathLike) -> int:
+    """The number of epochs the checkpoint in `directory` holds (0 if there is none), without loading it."""
+    return int(_read_record(Path(directory)).get("epoch", 0))
+
+
+def _read_record(directory: Path) -> dict[str, Any]:
+    """The checkpoint record in `directory` ({} if there is none), checked."""
+    path = directory / CHECKPOINT_FILE
+    if not path.exists():
+        return {}
+    try:
+        record = json.loads(path.read_text())
+        record["epoch"], record["model"] = int(record["epoch"]), str(record["model"])
+        record.setdefault("history", {})
+        record.setdefault("metadata", {})
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a zoo checkpoint record ({error}). It is only ever replaced whole, so "
+            "something else wrote it: delete the folder to start over."
+        ) from error
+    return record
+
+
+def _all_finite(model: keras.Model) -> bool:
+    """True if every weight of the model and of its optimizer is finite."""
+    variables = [*model.weights, *(model.optimizer.variables if model.optimizer is not None else [])]
+    return all(np.isfinite(variable.numpy()).all() for variable in variables)

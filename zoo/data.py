@@ -122,7 +122,18 @@ def _keras_dataset(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
 def _local(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     if path.is_dir():
         return _idx_folder(path, split)
-    with np.load(path) as archive:
+    try:
+        archive = np.load(path)
+    except (ValueError, OSError, EOFError) as error:  # numpy's own message suggests allow_pickle: unsafe
+        raise ValueError(
+            f"{path} is not a readable .npz file ({type(error).__name__}). Save the data with "
+            "np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)."
+        ) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(
+            f"{path} holds one array, not an .npz archive; save it with np.savez(path, x=..., y=...)."
+        )
+    with archive:
         for x_key, y_key in ((f"x_{split}", f"y_{split}"), ("x", "y")):
             if x_key in archive and y_key in archive:
                 return archive[x_key], archive[y_key]
@@ -163,9 +174,19 @@ def read_idx(path: str | Path) -> np.ndarray:
 
 def check_images(x: Any, expected_shape: tuple[int, ...], bernoulli: bool, model_name: str) -> None:
     """Raise a ValueError naming the problem and the fix if `x` is not a valid image batch for the model."""
-    x = np.asarray(x)
     expected = tuple(expected_shape)
-    if x.ndim == 0 or x.shape[0] == 0:
+    try:
+        x = np.asarray(x)
+    except ValueError:
+        raise ValueError(
+            f"{model_name} expects an array of images [N, {', '.join(map(str, expected))}]; got a ragged "
+            "nested sequence."
+        ) from None
+    if x.ndim == 0:
+        raise ValueError(
+            f"{model_name} expects an array of images [N, {', '.join(map(str, expected))}]; got a scalar."
+        )
+    if x.shape[0] == 0:
         raise ValueError(f"{model_name} got an empty array (shape {x.shape}); pass at least one image.")
     if x.shape[1:] != expected:
         raise ValueError(
@@ -202,6 +223,11 @@ def check_labels(labels: Any, num_images: int, num_classes: int, model_name: str
         raise ValueError(f"{model_name} takes integer labels of shape [N]; got shape {labels.shape}.")
     if len(labels) != num_images:
         raise ValueError(f"{model_name} got {num_images} images but {len(labels)} labels; they must match.")
+    if labels.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{model_name} takes integer class labels; got dtype {labels.dtype}. Pass ids [N], e.g. "
+            "labels.astype('int64')."
+        )
     if not (np.issubdtype(labels.dtype, np.integer) or np.all(np.mod(labels, 1) == 0)):
         raise ValueError(f"{model_name} takes integer class labels; got non-integer values ({labels.dtype}).")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
@@ -232,6 +258,12 @@ def check_model_inputs(model, x: Any, y: Any) -> None:
     else:
         if x is None or not _is_array_like(x):
             return
+        if isinstance(x, (list, tuple)) and len(x) == 2 and all(np.ndim(part) >= 1 for part in x):
+            if np.ndim(x[0]) == len(image_shape) + 1:
+                raise ValueError(
+                    f"{name} is not conditional: pass the images only, model.fit(x, x). Labels are for "
+                    "conditional models such as zoo.get('cvae')."
+                )
         check_images(x, image_shape, bernoulli, name)
     if y is not None and _is_array_like(y):
         check_images(y, image_shape, bernoulli, name)

@@ -10,10 +10,14 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+MAX_SIZE = 2**31 - 1  # a larger size overflows the shape of the weights it makes
+
 
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    if value > MAX_SIZE:
+        raise ValueError(f"{name}={value} is too large: at most {MAX_SIZE}, and far less fits in memory.")
     return int(value)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import zipfile
 
-from zoo._tf import keras
+from zoo._tf import keras, tf
 from zoo.model import ZooModel
 
 
@@ -18,9 +18,32 @@ def load(path: str | os.PathLike, compile: bool = True) -> ZooModel:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No model file at {path!r}.")
+    if os.path.isdir(path):
+        raise ValueError(
+            f"{path!r} is a folder; zoo.load takes a .keras file, e.g. {os.path.join(path, 'model.keras')!r}."
+        )
     if path.endswith(".keras") and not zipfile.is_zipfile(path):
         raise ValueError(f"{path!r} is not a valid .keras file (not a zip archive: truncated or corrupt?).")
-    model = keras.models.load_model(path, compile=compile, safe_mode=True)
+    if path.endswith(".keras"):
+        with zipfile.ZipFile(path) as archive:
+            if "config.json" not in archive.namelist():
+                raise ValueError(
+                    f"{path!r} is a zip archive but not a Keras model (no config.json); save models with "
+                    "model.save('name.keras')."
+                )
+    if tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1:
+        raise ValueError(
+            f"Load {path!r} outside strategy.scope(), then move it onto the replicas with "
+            "zoo.training.distribute(model, strategy): tf_keras cannot restore the kl metric's variables "
+            "inside a multi-replica scope."
+        )
+    try:
+        model = keras.models.load_model(path, compile=compile, safe_mode=True)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"{path!r} could not be loaded: {error} It may have been saved by a newer zoo (with layers this "
+            "version does not have) or by other code: upgrade zoo, or load it where it was saved."
+        ) from error
     if not isinstance(model, ZooModel):
         raise ValueError(
             f"{path!r} holds a {type(model).__name__}, not a zoo model; use tf_keras.models.load_model."

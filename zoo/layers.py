@@ -15,6 +15,7 @@ Monte-Carlo) and whatever the prior (standard normal or a learned mixture).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 
 from zoo._tf import keras, tf, tfd, tfp, tfpl
@@ -35,11 +36,25 @@ def _convert_fn(name: str):
 
 
 class _PlainConfigDistribution(tfpl.DistributionLambda):
-    """A `DistributionLambda` whose config holds plain values only (subclasses add their own)."""
+    """A `DistributionLambda` whose config holds plain values only (subclasses add their own).
+
+    DistributionLambda marks "inside __call__" in a flag on the layer; MirroredStrategy calls a layer from
+    one thread per replica, so one replica could reset the flag while another is inside `call` (which then
+    returns the wrong structure). The flag is kept per thread here.
+    """
 
     def __init__(self, make_distribution_fn, convert_to_tensor: str, **kwargs):
+        self._per_thread = threading.local()
         super().__init__(make_distribution_fn, convert_to_tensor_fn=_convert_fn(convert_to_tensor), **kwargs)
         self.convert_to_tensor = convert_to_tensor
+
+    @property
+    def _enter_dunder_call(self) -> bool:
+        return getattr(self._per_thread, "enter_dunder_call", False)
+
+    @_enter_dunder_call.setter
+    def _enter_dunder_call(self, value: bool) -> None:
+        self._per_thread.enter_dunder_call = value
 
     def get_config(self) -> dict:
         # Skip DistributionLambda.get_config: it pickles the callables.

@@ -11,14 +11,17 @@ changes the defaults of others, like timm's three-line model builders.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from zoo import hparams as hp
+from zoo._tf import tf
 from zoo.model import ZooModel
 
 Builder = Callable[..., ZooModel]
@@ -109,12 +112,18 @@ def describe(name: str) -> str:
     return _entry(name).description
 
 
-def get(name: str, **hparams: Any) -> ZooModel:
+def get(name: str, strategy: tf.distribute.Strategy | None = None, **hparams: Any) -> ZooModel:
     """A new compiled model: `zoo.get("conv_vae", latent_dim=16)`. Overrides win over the defaults.
+
+    strategy: a `tf.distribute.Strategy` (e.g. `tf.distribute.MirroredStrategy()`) to build and compile the
+        model in, so its variables (the learned prior's included) and optimizer are mirrored and `fit` runs
+        on every replica. Not a hyperparameter: it is not saved with the model. Default value: None (the
+        current strategy, usually one device).
 
     Raises:
         KeyError: unknown model name (the message lists the known ones and suggests the closest).
-        TypeError: unknown hyperparameter (the message suggests the closest known one).
+        TypeError: unknown hyperparameter (the message suggests the closest known one), or a `strategy`
+            that is not a `tf.distribute.Strategy`.
         ValueError: invalid hyperparameter value (the message names it and the valid range).
     """
     entry = _entry(name)
@@ -126,8 +135,22 @@ def get(name: str, **hparams: Any) -> ZooModel:
             close = difflib.get_close_matches(key, list(known), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise TypeError(f"{name} has no hyperparameter {key!r}.{hint} Known: {', '.join(known)}.")
+    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(
+            f"strategy must be a tf.distribute.Strategy, e.g. tf.distribute.MirroredStrategy(); "
+            f"got {type(strategy).__name__}."
+        )
     values = hp.check({**settings(name), **hparams})
-    model = entry.builder(**values)
+    try:
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model = entry.builder(**values)
+    except tf.errors.OpError as error:
+        # TensorFlow could not create the weights: out of memory, or more elements than a shape can hold
+        shape = re.search(r"shape ?\[[0-9, ]*\]", error.message, flags=re.IGNORECASE)
+        raise ValueError(
+            f"{name} with {hparams} does not fit in memory (a weight of {shape.group(0) if shape else 'its size'}"
+            "); choose smaller sizes (latent_dim, hidden_units, filters, input_shape)."
+        ) from None
     model.zoo_name = name
     model.hparams = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
     return model
