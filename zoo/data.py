@@ -203,7 +203,7 @@ def check_images(x: Any, expected_shape: tuple[int, ...], bernoulli: bool, model
         raise ValueError(
             f"{model_name} got {np.size(x) - np.isfinite(x).sum()} NaN/inf pixel values; clean the data."
         )
-    if bernoulli and not np.isin(x, (0.0, 1.0)).all():
+    if bernoulli and not ((x == 0) | (x == 1)).all():
         low, high = float(x.min()), float(x.max())
         raise ValueError(
             f"{model_name} models pixels as Bernoulli and needs binary data in {{0, 1}}; got values in "
@@ -265,5 +265,5 @@ def check_model_inputs(model, x: Any, y: Any) -> None:
                     "conditional models such as zoo.get('cvae')."
                 )
         check_images(x, image_shape, bernoulli, name)
-    if y is not None and _is_array_like(y):
+    if y is not None and y is not x and _is_array_like(y):  # fit(x, x): x is checked already
         check_images(y, image_shape, bernoulli, name)

@@ -91,7 +91,12 @@ class MultivariateNormalTriL(_PlainConfigDistribution):
         loc = params[..., :event_size]
         tril = tfp.math.fill_triangular(params[..., event_size:])
         scale_diag = tf.math.softplus(tf.linalg.diag_part(tril)) + _SCALE_DIAG_SHIFT
-        return tfd.MultivariateNormalTriL(loc=loc, scale_tril=tf.linalg.set_diag(tril, scale_diag))
+        # Not tf.linalg.set_diag: its gradient builds zeros of a dynamic shape, which XLA cannot compile when
+        # the batch size varies (a short final batch).
+        off_diagonal = 1.0 - tf.eye(event_size, dtype=params.dtype)
+        return tfd.MultivariateNormalTriL(
+            loc=loc, scale_tril=tril * off_diagonal + tf.linalg.diag(scale_diag)
+        )
 
     def get_config(self) -> dict:
         return {**super().get_config(), "event_size": self.event_size}
