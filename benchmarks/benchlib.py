@@ -114,6 +114,14 @@ def write_json(path: Path, payload: Any) -> None:
     path.write_text(json.dumps(payload, indent=1, default=_plain) + "\n")
 
 
+def write_results(out: Path, name: str, results: dict[str, Any], text: str) -> None:
+    """Write a run's results as out/name.json and its Markdown report as out/name.md, and print the report."""
+    write_json(out / f"{name}.json", results)
+    (out / f"{name}.md").write_text(text + "\n")
+    print(text)
+    log(f"wrote {out / name}.json and .md")
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()

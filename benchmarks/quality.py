@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchlib import RESULTS, log, machine, median, table, write_json
+from benchlib import RESULTS, log, machine, median, table, write_json, write_results
 
 import zoo
 from zoo._tf import keras, tf
@@ -382,11 +382,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 f"IWAE {row.get('nll_iwae') or float('nan'):.2f}, active {row.get('active_units')}"
             )
             write_json(output, results)
-    write_json(output, results)
-    text = report(results)
-    (args.out / f"{args.name}.md").write_text(text + "\n")
-    print(text)
-    log(f"wrote {output} and {args.name}.md")
+    write_results(args.out, args.name, results, report(results))
     return results
 
 

@@ -35,7 +35,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchlib import RESULTS, alternate, log, machine, median, memory_mb, table, training_images, write_json
+from benchlib import (
+    RESULTS,
+    alternate,
+    log,
+    machine,
+    median,
+    memory_mb,
+    table,
+    training_images,
+    write_results,
+)
 
 import zoo
 from zoo import layers as zl
@@ -834,11 +844,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             n = 1000 if not args.smoke else 200
             results["xla"].append(check_xla(name, x[:n], labels[:n], args.batch_size, 0 if args.smoke else 3))
     results["seconds"] = time.perf_counter() - started
-    write_json(args.out / f"{args.name}.json", results)
-    text = report(results)
-    (args.out / f"{args.name}.md").write_text(text + "\n")
-    print(text)
-    log(f"done in {results['seconds']:.0f} s; wrote {args.out / args.name}.json and .md")
+    log(f"done in {results['seconds']:.0f} s")
+    write_results(args.out, args.name, results, report(results))
     return results
 
 
