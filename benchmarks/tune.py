@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchlib import RESULTS, log, machine, table, write_json
+from benchlib import RESULTS, log, machine, table, write_json, write_results
 from quality import build, score, test_images, train
 
 import zoo
@@ -66,7 +67,12 @@ def parse_config(text: str) -> dict[str, Any]:
 
 
 def run_config(
-    model_name: str, label: str, changes: dict[str, Any], data: dict[str, Any], args: argparse.Namespace
+    model_name: str,
+    label: str,
+    changes: dict[str, Any],
+    data: dict[str, Any],
+    args: argparse.Namespace,
+    seed: int,
 ) -> dict[str, Any]:
     hparams = {k: v for k, v in changes.items() if k not in TRAINING}
     if "lr" in changes:
@@ -74,8 +80,9 @@ def run_config(
     batch = int(changes.get("batch", args.batch_size))
     schedule = str(changes.get("schedule", "constant"))
     steps = math.ceil(len(data["x_train"]) / batch)
-    model = build(model_name, hparams, args.seed, schedule, args.epochs, steps)
-    row: dict[str, Any] = {"config": label, "batch": batch, **{k: str(v) for k, v in changes.items()}}
+    model = build(model_name, hparams, seed, schedule, args.epochs, steps)
+    row: dict[str, Any] = {"config": label, "seed": seed, "batch": batch}
+    row.update({k: str(v) for k, v in changes.items()})
     row.update(
         train(
             model,
@@ -84,7 +91,7 @@ def run_config(
             epochs=args.epochs,
             seconds=None,
             batch_size=batch,
-            seed=args.seed,
+            seed=seed,
             warmup_epochs=float(changes.get("warmup", 0)),
         )
     )
@@ -96,7 +103,7 @@ def run_config(
             elbo_k=1,
             iwae_k=args.iwae_k,
             iwae_examples=len(data["x_val"]),
-            seed=args.seed,
+            seed=seed,
         )
     )
     row["params"] = model.count_params()
@@ -118,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--iwae-k", type=int, default=500, help="importance samples on the 500 validation digits"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="train every config once per seed")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--name", default="tune", help="file stem of the outputs")
     parser.add_argument("--smoke", action="store_true", help="one config, one epoch, 64 images, k = 4")
@@ -133,20 +140,22 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     data = {"x_train": x_train, "y_train": y_train, "x_val": x_val, "y_val": y_val}
     results: dict[str, Any] = {
         "machine": machine(),
-        "settings": {"model": args.model, "epochs": args.epochs, "iwae_k": args.iwae_k, "seed": args.seed},
+        "settings": {"model": args.model, "epochs": args.epochs, "iwae_k": args.iwae_k, "seeds": args.seeds},
         "rows": [],
     }
     started = time.perf_counter()
-    for label in configs:
-        changes = parse_config(SWEEP.get(label, label))
-        log(f"{args.model} [{label}]: {args.epochs} epochs")
-        row = run_config(args.model, label, changes, data, args)
-        results["rows"].append(row)
-        log(
-            f"{args.model} [{label}]: val neg_elbo {row['neg_elbo']:.2f}, IWAE {row.get('nll_iwae') or math.nan:.2f}, "
-            f"{row['seconds_per_epoch']:.2f} s/epoch"
-        )
-        write_json(args.out / f"{args.name}.json", results)
+    for seed in args.seeds:
+        for label in configs:
+            changes = parse_config(SWEEP.get(label, label))
+            log(f"{args.model} [{label}], seed {seed}: {args.epochs} epochs")
+            row = run_config(args.model, label, changes, data, args, seed)
+            results["rows"].append(row)
+            log(
+                f"{args.model} [{label}], seed {seed}: val neg_elbo {row['neg_elbo']:.2f}, "
+                f"IWAE {row.get('nll_iwae') or math.nan:.2f}, {row['seconds_per_epoch']:.2f} s/epoch"
+            )
+            write_json(args.out / f"{args.name}.json", results)
+    results["summary"] = summarize(results["rows"])
     results["seconds"] = time.perf_counter() - started
     write_json(args.out / f"{args.name}.json", results)
     text = (
@@ -156,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             results["rows"],
             [
                 ("config", "config"),
+                ("seed", "seed"),
                 ("neg_elbo", "val neg_elbo"),
                 ("nll_iwae", f"val IWAE NLL (k={args.iwae_k})"),
                 ("rate", "rate"),
@@ -166,9 +176,36 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             ],
         )
     )
-    (args.out / f"{args.name}.md").write_text(text + "\n")
-    print(text)
+    if len(args.seeds) > 1:
+        text += "\n\nOver the seeds (mean, sample standard deviation):\n\n" + table(
+            results["summary"],
+            [
+                ("config", "config"),
+                ("seeds", "seeds"),
+                ("neg_elbo_mean", "val neg_elbo"),
+                ("neg_elbo_sd", "sd"),
+                ("nll_iwae_mean", f"val IWAE NLL (k={args.iwae_k})"),
+                ("nll_iwae_sd", "sd"),
+                ("seconds_per_epoch_mean", "s/epoch"),
+            ],
+        )
+    write_results(args.out, args.name, results, text)
     return results
+
+
+def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per config: mean and sample standard deviation over its seeds of the validation scores."""
+    summary = []
+    for config in dict.fromkeys(row["config"] for row in rows):
+        runs = [row for row in rows if row["config"] == config]
+        entry: dict[str, Any] = {"config": config, "seeds": len(runs)}
+        for key in ("neg_elbo", "nll_iwae", "seconds_per_epoch"):
+            values = [row[key] for row in runs if row.get(key) is not None]
+            if values:
+                entry[f"{key}_mean"] = statistics.fmean(values)
+                entry[f"{key}_sd"] = statistics.stdev(values) if len(values) > 1 else None
+        summary.append(entry)
+    return summary
 
 
 if __name__ == "__main__":
