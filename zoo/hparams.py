@@ -103,6 +103,7 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "importance_samples": _positive_int,
     "likelihood_scale": _optional_positive_float,
     "learning_rate": _positive_float,
+    "jit_compile": _boolean,
 }
 
 

@@ -15,7 +15,12 @@ from zoo.registry import register
 
 @register
 def autoencoder(
-    input_shape=(28, 28, 1), latent_dim=16, hidden_units=(512, 256), dropout=0.0, learning_rate=1e-3
+    input_shape=(28, 28, 1),
+    latent_dim=16,
+    hidden_units=(512, 256),
+    dropout=0.0,
+    learning_rate=1e-3,
+    jit_compile=False,
 ) -> ZooModel:
     """Plain MLP autoencoder with a deterministic code; Bernoulli decoder (Hinton & Salakhutdinov 2006)."""
     encoder = [
@@ -28,4 +33,4 @@ def autoencoder(
         keras.layers.Dense(math.prod(input_shape)),
         blocks.likelihood(input_shape, "bernoulli"),
     ]
-    return assemble(input_shape, latent_dim, encoder, decoder, learning_rate)
+    return assemble(input_shape, latent_dim, encoder, decoder, learning_rate, jit_compile=jit_compile)

@@ -14,8 +14,10 @@ from zoo.registry import register
 
 
 @register
-def bernoulli_mixture(input_shape=(28, 28, 1), components=20, learning_rate=0.1) -> ZooModel:
+def bernoulli_mixture(
+    input_shape=(28, 28, 1), components=20, learning_rate=0.1, jit_compile=False
+) -> ZooModel:
     """Mixture of K independent-Bernoulli images, exact likelihood (Bishop 2006, sec. 9.3.3)."""
     image = keras.Input(input_shape, name="image")
     mixture = zl.BernoulliMixture(components, input_shape, name="likelihood")(image)
-    return compile_model(ZooModel(image, mixture), learning_rate)
+    return compile_model(ZooModel(image, mixture), learning_rate, jit_compile)

@@ -41,6 +41,7 @@ def vae(
     objective="elbo",
     importance_samples=5,
     learning_rate=1e-3,
+    jit_compile=False,
 ) -> ZooModel:
     """A VAE: `network` "dense" (MLP of `hidden_units`, with `dropout`) or "conv" (stride-2 `filters`).
 
@@ -73,9 +74,17 @@ def vae(
         features.insert(0, zl.Corruption(corruption, corruption_rate))
     if conditional:
         return assemble_conditional(
-            input_shape, latent_dim, num_classes, features, [*body, *head], decoder, learning_rate
+            input_shape,
+            latent_dim,
+            num_classes,
+            features,
+            [*body, *head],
+            decoder,
+            learning_rate,
+            jit_compile,
         )
-    return assemble(input_shape, latent_dim, [*features, *body, *head], decoder, learning_rate, bound)
+    encoder = [*features, *body, *head]
+    return assemble(input_shape, latent_dim, encoder, decoder, learning_rate, bound, jit_compile)
 
 
 DENSE = {"network": "dense", "filters": (32, 64)}  # filters: unused by the MLP
