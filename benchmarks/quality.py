@@ -289,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--budgets", nargs="+", choices=BUDGETS, default=list(BUDGETS))
     parser.add_argument("--epochs", type=int, default=30, help="the epoch budget")
     parser.add_argument("--seconds", type=float, default=60.0, help="the wall-clock budget (training only)")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=64, help="the zoo's default batch size")
     parser.add_argument("--warmup-epochs", type=float, default=0.0, help="linear KL warm-up (KLAnnealing)")
     parser.add_argument(
         "--schedule", choices=("constant", "cosine"), default="constant", help="learning rate"

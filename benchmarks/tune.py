@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "--config", action="append", default=None, help="a sweep name or changes (repeatable)"
     )
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=64, help="the zoo's default batch size")
     parser.add_argument(
         "--iwae-k", type=int, default=500, help="importance samples on the 500 validation digits"
     )

@@ -18,7 +18,7 @@ def test_list_prints_every_model_with_its_description(capsys):
     out = capsys.readouterr().out
     for name in zoo.list_models():
         assert name in out and zoo.describe(name) in out
-    assert "latent_dim=16" in out
+    assert "latent_dim=8" in out
 
 
 def train_argv(name: str, out, epochs: int = 2) -> list[str]:

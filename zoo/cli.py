@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("model", help="a registered model name (see `zoo list`)")
     train.add_argument("--data", default=DEFAULT_DATA, help="mnist, fashion_mnist, mnist-5k, or a path")
     train.add_argument("--epochs", type=int, default=5, help="total epochs, a resumed run's included")
-    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a hyperparameter")
     train.add_argument("--out", default="runs", help="parent folder of the run folder MODEL-DIGEST")
     train.add_argument(
@@ -220,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("models", nargs="+", help="registered model names")
     comparison.add_argument("--data", default=DEFAULT_DATA)
     comparison.add_argument("--epochs", type=int, default=5)
-    comparison.add_argument("--batch-size", type=int, default=128)
+    comparison.add_argument("--batch-size", type=int, default=64)
     comparison.add_argument("--k", type=int, default=100, help="importance samples for the IWAE bound")
     comparison.add_argument("--limit", type=int, default=None, help="evaluate on the first N test images")
     comparison.add_argument("--out", default="runs/compare", help="folder for comparison.md/.csv/.png")

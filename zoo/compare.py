@@ -116,7 +116,7 @@ def compare(
     x_test: np.ndarray,
     *,
     epochs: int,
-    batch_size: int = 128,
+    batch_size: int = 64,
     labels_train: np.ndarray | None = None,
     labels_test: np.ndarray | None = None,
     k: int = 100,
@@ -132,7 +132,7 @@ def compare(
         x_train: training images [N, H, W, C] float32 (binary {0, 1} for Bernoulli pixel models).
         x_test: held-out images [M, H, W, C], scored by `zoo.evaluate`.
         epochs: training epochs for every model (the same budget for all).
-        batch_size: training batch size for every model. Default value: 128.
+        batch_size: training batch size for every model. Default value: 64.
         labels_train: integer class ids [N]; needed if a model is conditional (`cvae`, `conv_cvae`),
             ignored by the others. Default value: None.
         labels_test: integer class ids [M], likewise. Default value: None.

@@ -74,7 +74,7 @@ def train(
     y: Any = None,
     *,
     epochs: int,
-    batch_size: int = 128,
+    batch_size: int = 64,
     validation_split: float = 0.0,
     seed: int | None = None,
     verbose: int = 0,
@@ -92,7 +92,7 @@ def train(
         x, y: as for `model.fit`, e.g. images [N, 28, 28, 1] twice, or [images, labels [N]] and images.
         epochs: the total number of epochs, those done before a resume included; rerun with a larger number
             to train further.
-        batch_size, validation_split, verbose: as for `model.fit`. Defaults: 128, 0.0, 0.
+        batch_size, validation_split, verbose: as for `model.fit`. Defaults: 64, 0.0, 0.
         seed: seeds Python, NumPy and TensorFlow before building (and, on resume, before continuing), so the
             same seed gives the same weights on CPU. Default value: None (not seeded).
         callbacks: more Keras callbacks, e.g. `zoo.callbacks.KLAnnealing()`.
