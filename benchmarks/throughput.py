@@ -27,7 +27,6 @@ Writes `<name>.json` (every measurement) and `<name>.md` (the tables) to --out (
 from __future__ import annotations
 
 import argparse
-import inspect
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -49,31 +48,9 @@ from benchlib import (
 
 import zoo
 from zoo import layers as zl
-from zoo._tf import keras, tf, tfd, tfp, tfpl
+from zoo._tf import keras, tf, tfp, tfpl
 
 PARTS = ("ratio", "breakdown", "flops", "scaling", "memory", "xla")
-
-
-# ---- proposed changes to zoo/, measured here before they land ----------------------------------------------
-
-
-def _xla_safe_tril(params: tf.Tensor, event_size: int) -> tfd.Distribution:
-    """`zoo.layers.MultivariateNormalTriL.new` with the diagonal set by elementwise ops instead of
-    `tf.linalg.set_diag`, whose gradient builds `zeros` of a dynamic shape that XLA cannot compile when the
-    batch size varies (a short final batch)."""
-    loc = params[..., :event_size]
-    tril = tfp.math.fill_triangular(params[..., event_size:])
-    scale_diag = tf.math.softplus(tf.linalg.diag_part(tril)) + 1e-5
-    off_diagonal = 1.0 - tf.eye(event_size, dtype=params.dtype)
-    return tfd.MultivariateNormalTriL(loc=loc, scale_tril=tril * off_diagonal + tf.linalg.diag(scale_diag))
-
-
-def apply_proposed_fixes() -> list[str]:
-    """Patch this process's zoo with the changes proposed in benchmarks/README.md (a no-op once they land)."""
-    if "set_diag" not in inspect.getsource(zl.MultivariateNormalTriL.new):
-        return []
-    zl.MultivariateNormalTriL.new = staticmethod(_xla_safe_tril)
-    return ["MultivariateNormalTriL.new without tf.linalg.set_diag"]
 
 
 # ---- the hand-written twin --------------------------------------------------------------------------------
@@ -104,10 +81,11 @@ class HandWritten:
     """The same VAE as a zoo model, trained by a hand-written `tf.function` step with the loss by hand.
 
     `fit_epochs(x, epochs)` trains on the binary images x [N, H, W, 1] with a `tf.data` pipeline (shuffle
-    every epoch, batches of `batch_size`, prefetch), like `fit` with `shuffle=True`.
+    every epoch, batches of `batch_size`, prefetch), like `fit` with `shuffle=True`. `jit_compile=True`
+    compiles the step with XLA, the twin of a zoo model built with `jit_compile=True`.
     """
 
-    def __init__(self, model: zoo.ZooModel, batch_size: int, learning_rate: float):
+    def __init__(self, model: zoo.ZooModel, batch_size: int, learning_rate: float, jit_compile: bool = False):
         posterior = next(x for x in model.encoder.layers if isinstance(x, tfpl.DistributionLambda))
         if not isinstance(posterior, (zl.MultivariateNormalTriL, zl.MultivariateNormalDiag)):
             raise ValueError(
@@ -122,7 +100,9 @@ class HandWritten:
         self.optimizer = keras.optimizers.Adam(learning_rate)
         self.batch_size = batch_size
         self.step = tf.function(
-            self._step, input_signature=[tf.TensorSpec((None, *self.image_shape), tf.float32)]
+            self._step,
+            input_signature=[tf.TensorSpec((None, *self.image_shape), tf.float32)],
+            jit_compile=jit_compile,
         )
         self._datasets: dict[int, tf.data.Dataset] = {}
 
@@ -134,7 +114,9 @@ class HandWritten:
         if self.full:
             tril = tfp.math.fill_triangular(params[:, d:])
             scale_diag = tf.math.softplus(tf.linalg.diag_part(tril)) + 1e-5
-            scale = tf.linalg.set_diag(tril, scale_diag)
+            # elementwise, not tf.linalg.set_diag, whose gradient XLA cannot compile for a short batch
+            off_diagonal = 1.0 - tf.eye(d, dtype=params.dtype)
+            scale = tril * off_diagonal + tf.linalg.diag(scale_diag)
             z = loc + tf.linalg.matvec(scale, noise)
             trace = tf.reduce_sum(tf.square(scale), axis=[-2, -1])  # tr(L L^T) = ||L||_F^2
         else:
@@ -178,9 +160,10 @@ class HandWritten:
 
 
 def _recompiled(model: zoo.ZooModel, **compile_options: Any) -> zoo.ZooModel:
-    """`model` compiled again as `zoo.get` compiles it (same loss, a fresh copy of its optimizer), with
-    extra `compile` options such as `jit_compile=True` or `steps_per_execution=8`."""
+    """`model` compiled again as `zoo.get` compiled it (same loss and XLA setting, a fresh copy of its
+    optimizer), with extra `compile` options such as `steps_per_execution=8`."""
     optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+    compile_options.setdefault("jit_compile", model.jit_compile)
     model.compile(optimizer=optimizer, loss=model.loss, **compile_options)
     return model
 
@@ -195,16 +178,23 @@ def _inputs(model: zoo.ZooModel, x: np.ndarray, labels: np.ndarray):
 def measure_ratio(
     name: str, x: np.ndarray, batch_size: int, epochs: int, repeats: int, variants: Sequence[str]
 ) -> dict[str, Any]:
-    """Alternate zoo `fit` and the hand-written loop (and any `variants` of the zoo model) on x; seconds
-    per epoch, images/s, and the ratios to the hand-written loop."""
+    """Alternate zoo `fit` and the hand-written loop (and any `variants`) on x; seconds per epoch, images/s,
+    and the ratios to the hand-written loop. Variants: "speK" the zoo model with steps_per_execution=K,
+    "xla" built with `jit_compile=True`, "xla_speK" both, "hand_xla" the hand-written step with XLA."""
     keras.utils.set_random_seed(0)
     model = zoo.get(name)
     learning_rate = float(keras.backend.get_value(model.optimizer.learning_rate))
     hand = HandWritten(model, batch_size, learning_rate)
+    hands = {"hand": hand}
     models = {"zoo": model}
-    for variant in variants:  # "spe8": steps_per_execution=8, "xla": jit_compile=True
-        options = {"jit_compile": True} if variant == "xla" else {"steps_per_execution": int(variant[3:])}
-        models[f"zoo_{variant}"] = _recompiled(zoo.get(name), **options)
+    for variant in variants:
+        if variant == "hand_xla":
+            hands[variant] = HandWritten(model, batch_size, learning_rate, jit_compile=True)
+            continue
+        options = variant.split("_")  # "xla", "spe8" or both: "xla_spe8"
+        built = zoo.get(name, jit_compile="xla" in options)
+        spe = [int(option[3:]) for option in options if option.startswith("spe")]
+        models[f"zoo_{variant}"] = _recompiled(built, steps_per_execution=spe[0]) if spe else built
         models[f"zoo_{variant}"].set_weights(model.get_weights())
 
     def zoo_run(m: zoo.ZooModel, n_epochs: int) -> Callable[[], float]:
@@ -215,10 +205,10 @@ def measure_ratio(
 
         return run
 
-    def hand_run(n_epochs: int) -> Callable[[], float]:
+    def hand_run(h: HandWritten, n_epochs: int) -> Callable[[], float]:
         def run() -> float:
             start = time.perf_counter()
-            hand.fit_epochs(x, n_epochs)
+            h.fit_epochs(x, n_epochs)
             return (time.perf_counter() - start) / n_epochs
 
         return run
@@ -232,10 +222,11 @@ def measure_ratio(
             failed[key] = _first_line(error)
             del models[key]
             log(f"  {key} failed: {failed[key]}")
-    first["hand"] = hand_run(1)()
+    for key, h in hands.items():
+        first[key] = hand_run(h, 1)()
     log(f"{name}: {repeats} alternating repeats of {epochs} epochs on {len(x)} images")
     contestants: dict[str, Callable[[], float]] = {key: zoo_run(m, epochs) for key, m in models.items()}
-    contestants["hand"] = hand_run(epochs)
+    contestants.update({key: hand_run(h, epochs) for key, h in hands.items()})
     times = alternate(contestants, repeats)
     check_start = time.perf_counter()
     zoo.data.check_model_inputs(model, x, x)
@@ -252,19 +243,24 @@ def measure_ratio(
         "input_check_seconds_per_fit": check_seconds,
         "tracing_count": {
             **{k: m.train_function.experimental_get_tracing_count() for k, m in models.items()},
-            "hand": hand.step.experimental_get_tracing_count(),
+            **{k: h.step.experimental_get_tracing_count() for k, h in hands.items()},
         },
     }
+    if "zoo_xla" in times:
+        result["xla_break_even_epochs"] = xla_break_even(first, times)
     for key, values in times.items():
         result[f"{key}_images_per_s"] = len(x) / median(values)
         # the ratio within each repeat (the contestants ran side by side), then its median
         result[f"{key}_over_hand"] = median(h / t for h, t in zip(times["hand"], values, strict=True))
     log(f"{name}: {repeats} rounds of {epochs} epochs with the hand-written steps interleaved")
+    pairs = {key: (m, hand) for key, m in models.items()}
+    if "zoo_xla" in models and "hand_xla" in hands:  # XLA against XLA, too
+        pairs["zoo_xla_vs_hand_xla"] = (models["zoo_xla"], hands["hand_xla"])
     interleaved = {}
-    for key, m in models.items():
+    for key, (m, paired_hand) in pairs.items():
         rounds = []
         for _ in range(repeats):
-            pairing = _Interleave(hand, x)
+            pairing = _Interleave(paired_hand, x)
             m.fit(x, x, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[pairing])
             rounds.append(pairing.totals())
         interleaved[key] = {
@@ -276,6 +272,16 @@ def measure_ratio(
         log(f"  {key}: speed vs hand-written {interleaved[key]['speed_vs_hand']:.3f} (interleaved)")
     result["interleaved"] = interleaved
     return result
+
+
+def xla_break_even(first: dict[str, float], times: dict[str, list[float]]) -> float | None:
+    """Epochs after which `jit_compile=True` has paid for its compilation: the extra seconds of the XLA
+    model's first epoch (over its own later epochs, beyond the plain model's tracing) divided by the seconds
+    it saves per later epoch; None if it saves nothing."""
+    steady_plain, steady_xla = median(times["zoo"]), median(times["zoo_xla"])
+    compile_seconds = (first["zoo_xla"] - steady_xla) - (first["zoo"] - steady_plain)
+    saved = steady_plain - steady_xla
+    return max(compile_seconds, 0.0) / saved if saved > 0 else None
 
 
 class _Interleave(keras.callbacks.Callback):
@@ -318,7 +324,9 @@ class _Interleave(keras.callbacks.Callback):
 # ---- part: breakdown --------------------------------------------------------------------------------------
 
 
-def measure_breakdown(name: str, x: np.ndarray, batch_size: int, steps: int, repeats: int) -> dict[str, Any]:
+def measure_breakdown(
+    name: str, x: np.ndarray, batch_size: int, steps: int, repeats: int, jit_compile: bool = False
+) -> dict[str, Any]:
     """Where a gap between `fit` and the hand-written loop would come from. On the same batches, step by
     step interleaved, three `tf.function` training steps, each with its own copy of the weights and Adam:
 
@@ -328,17 +336,18 @@ def measure_breakdown(name: str, x: np.ndarray, batch_size: int, steps: int, rep
     - `keras_train_step`: the zoo model's own `train_step` (compiled loss, loss tracker and `kl` metric).
 
     Speed relative to `hand` is the ratio of the summed step times; what `fit` adds beyond
-    `keras_train_step` is its Python loop, callbacks and input pipeline (see the interleaved ratio)."""
+    `keras_train_step` is its Python loop, callbacks and input pipeline (see the interleaved ratio).
+    `jit_compile=True` compiles all three steps with XLA."""
     keras.utils.set_random_seed(0)
     base = zoo.get(name)
     learning_rate = float(keras.backend.get_value(base.optimizer.learning_rate))
-    hand = HandWritten(base, batch_size, learning_rate)
+    hand = HandWritten(base, batch_size, learning_rate, jit_compile=jit_compile)
     layers_model, step_model = zoo.get(name), base  # the hand-written twin copied base's weights already
     layers_model.set_weights(base.get_weights())
     optimizer = keras.optimizers.Adam(learning_rate)
     spec = [tf.TensorSpec((None, *hand.image_shape), tf.float32)]
 
-    @tf.function(input_signature=spec)
+    @tf.function(input_signature=spec, jit_compile=jit_compile)
     def zoo_layers_step(batch: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(-layers_model(batch, training=True).log_prob(batch)) + tf.add_n(
@@ -348,7 +357,9 @@ def measure_breakdown(name: str, x: np.ndarray, batch_size: int, steps: int, rep
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         return loss
 
-    keras_step = tf.function(lambda batch: step_model.train_step((batch, batch)), input_signature=spec)
+    keras_step = tf.function(
+        lambda batch: step_model.train_step((batch, batch)), input_signature=spec, jit_compile=jit_compile
+    )
     contestants = {"hand": hand.step, "zoo_layers": zoo_layers_step, "keras_train_step": keras_step}
     batches = [tf.constant(x[i : i + batch_size]) for i in range(0, len(x) - batch_size + 1, batch_size)]
     for step in contestants.values():  # trace
@@ -367,6 +378,7 @@ def measure_breakdown(name: str, x: np.ndarray, batch_size: int, steps: int, rep
         log("  " + ", ".join(f"{key} {total:.2f}s" for key, total in sums.items()))
     return {
         "model": name,
+        "xla": jit_compile,
         "steps": steps,
         "batch_size": batch_size,
         "seconds": totals,
@@ -521,8 +533,8 @@ def check_xla(name: str, x: np.ndarray, labels: np.ndarray, batch_size: int, rep
     keras.utils.set_random_seed(0)
     row: dict[str, Any] = {"model": name, "examples": len(x), "batch_size": batch_size}
     try:
-        model = _recompiled(zoo.get(name), jit_compile=True)
-    except Exception as error:  # a clear rejection at compile time is one of the two acceptable outcomes
+        model = zoo.get(name, jit_compile=True)
+    except Exception as error:  # a clear rejection at build time is one of the two acceptable outcomes
         row.update(fit=_first_line(error), evaluate="-", predict="-")
         return row
     plain = zoo.get(name)
@@ -562,11 +574,9 @@ def check_xla(name: str, x: np.ndarray, labels: np.ndarray, batch_size: int, rep
 
 def report(results: dict[str, Any]) -> str:
     """The Markdown tables of `results`."""
-    patched = results.get("patched")
     out = [
         f"Machine: {results['machine']['cpu']}, {results['machine']['cores']} cores; "
-        f"TF {results['machine']['tensorflow']}, TFP {results['machine']['tensorflow_probability']}."
-        + (f" Proposed zoo changes applied: {'; '.join(patched)}." if patched else ""),
+        f"TF {results['machine']['tensorflow']}, TFP {results['machine']['tensorflow_probability']}.",
         "",
     ]
     if "ratio" in results:
@@ -583,6 +593,15 @@ def report(results: dict[str, Any]) -> str:
                         "interleaved": r.get("interleaved", {}).get(key, {}).get("speed_vs_hand"),
                         "first": r["first_epoch_seconds"][key],
                         "traces": r["tracing_count"][key],
+                    }
+                )
+            xla_pair = r.get("interleaved", {}).get("zoo_xla_vs_hand_xla")
+            if xla_pair:
+                rows.append(
+                    {
+                        "model": r["model"],
+                        "contestant": "zoo_xla against hand_xla",
+                        "interleaved": xla_pair["speed_vs_hand"],
                     }
                 )
             for key, error in r.get("failed", {}).items():
@@ -611,6 +630,16 @@ def report(results: dict[str, Any]) -> str:
             ),
             "",
         ]
+        for r in results["ratio"]:
+            if "xla_break_even_epochs" in r:
+                epochs = r["xla_break_even_epochs"]
+                out += [
+                    f"`{r['model']}` with `jit_compile=True` pays for its compilation after "
+                    + (f"{epochs:.1f} epochs of these." if epochs is not None else "never: it is not faster.")
+                    + " (Compilation: the XLA first epoch's excess over its later epochs, beyond the plain "
+                    "model's tracing; divided by the seconds XLA saves per epoch.)",
+                    "",
+                ]
     if "flops" in results:
         f = results["flops"]
         out += [
@@ -636,6 +665,7 @@ def report(results: dict[str, Any]) -> str:
         rows = [
             {
                 "model": b["model"],
+                "xla": "yes" if b.get("xla") else "no",
                 "part": key,
                 "seconds": median(b["seconds"][key]),
                 "speed": b[f"{key}_speed_vs_hand"],
@@ -654,6 +684,7 @@ def report(results: dict[str, Any]) -> str:
                 rows,
                 [
                     ("model", "model"),
+                    ("xla", "XLA (all three)"),
                     ("part", "step"),
                     ("seconds", "s per repeat"),
                     ("speed", "speed vs hand-written"),
@@ -755,24 +786,27 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--examples", type=int, default=10_000, help="training images for ratio (mnist-5k, tiled)"
     )
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=64, help="the zoo's default batch size")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per contestant per repeat")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--variants",
         nargs="*",
-        default=["spe8", "xla"],
-        help="extra zoo contestants in ratio: speK = steps_per_execution=K, xla = jit_compile=True",
+        default=["spe8", "xla", "hand_xla"],
+        help="extra contestants in ratio: speK = steps_per_execution=K, xla = zoo with jit_compile=True, "
+        "xla_speK = both, hand_xla = the hand-written step with jit_compile=True",
     )
     parser.add_argument("--breakdown-steps", type=int, default=100, help="steps per repeat in breakdown")
+    parser.add_argument(
+        "--breakdown-modes",
+        nargs="+",
+        choices=("plain", "xla"),
+        default=["plain", "xla"],
+        help="breakdown without and with jit_compile=True on all three steps",
+    )
     parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 5000, 20_000, 60_000])
     parser.add_argument("--memory-epochs", type=int, default=12)
     parser.add_argument("--memory-examples", type=int, default=5000)
-    parser.add_argument(
-        "--proposed-fixes",
-        action="store_true",
-        help="first patch zoo with the XLA-safe posterior proposed in benchmarks/README.md",
-    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the .json and .md results")
     parser.add_argument("--name", default="throughput", help="file stem of the outputs")
     parser.add_argument(
@@ -782,11 +816,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.smoke:
         args.examples, args.epochs, args.repeats, args.sizes = 256, 1, 1, [128, 256]
         args.memory_epochs, args.memory_examples, args.breakdown_steps = 2, 256, 2
+        args.breakdown_modes = ["plain"]
         args.xla_models = args.xla_models or ["dense_vae"]
-        args.variants = [variant for variant in args.variants if variant != "xla"]
+        args.variants = [variant for variant in args.variants if "xla" not in variant]
 
     results: dict[str, Any] = {"machine": machine(), "arguments": {k: str(v) for k, v in vars(args).items()}}
-    results["patched"] = apply_proposed_fixes() if args.proposed_fixes else []
     started = time.perf_counter()
     x, labels = training_images(max([args.examples, args.memory_examples, *args.sizes]))
     if "ratio" in args.parts or "flops" in args.parts:
@@ -797,12 +831,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if "breakdown" in args.parts:
         results["breakdown"] = []
         for name in args.models:
-            log(f"{name}: breakdown, {args.breakdown_steps} interleaved steps x {args.repeats}")
-            results["breakdown"].append(
-                measure_breakdown(
-                    name, x[: args.examples], args.batch_size, args.breakdown_steps, args.repeats
+            for mode in args.breakdown_modes:
+                log(f"{name}: breakdown ({mode}), {args.breakdown_steps} interleaved steps x {args.repeats}")
+                results["breakdown"].append(
+                    measure_breakdown(
+                        name,
+                        x[: args.examples],
+                        args.batch_size,
+                        args.breakdown_steps,
+                        args.repeats,
+                        jit_compile=mode == "xla",
+                    )
                 )
-            )
     if "flops" in args.parts:
         log("matmul rate")
         rates = matmul_rates(512 if args.smoke else 2048, 2 if args.smoke else 7)

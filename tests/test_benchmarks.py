@@ -66,6 +66,21 @@ def test_hand_written_twin_computes_the_zoo_loss(bench, digits):
     np.testing.assert_allclose(hand.distortion(x, z), -model.decoder(z).log_prob(x), rtol=1e-5)
 
 
+def test_hand_written_twin_trains_under_xla_with_a_short_batch(bench, digits):
+    throughput = bench("throughput")
+    model = zoo.get("dense_vae", latent_dim=4, hidden_units=(32,))
+    hand = throughput.HandWritten(model, batch_size=16, learning_rate=1e-3, jit_compile=True)
+    losses = [float(hand.step(batch)) for batch in (digits[0][:16], digits[0][16:26])]  # 16, then 10
+    assert np.all(np.isfinite(losses))
+
+
+def test_xla_break_even_counts_epochs_until_compilation_is_repaid(bench):
+    throughput = bench("throughput")
+    first = {"zoo": 3.0, "zoo_xla": 10.0}  # XLA compiles 7.5 s more than the plain model traces
+    assert throughput.xla_break_even(first, {"zoo": [1.0, 1.0], "zoo_xla": [0.5, 0.5]}) == 15.0
+    assert throughput.xla_break_even(first, {"zoo": [1.0], "zoo_xla": [1.2]}) is None
+
+
 @pytest.mark.slow  # every part traces a few training functions: ~30 s alone, ~60 s on a loaded machine
 def test_throughput_smoke(bench, tmp_path):
     throughput = bench("throughput")
