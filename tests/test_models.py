@@ -135,7 +135,7 @@ def test_builds_for_other_image_shapes(name):
     assert output.event_shape == [32, 32, 3]
 
 
-@pytest.mark.parametrize("name", ["dense_vae", "cvae", "iwae"])
+@pytest.mark.parametrize("name", ["dense_vae", "cvae"])  # every model: benchmarks/throughput.py --parts xla
 def test_trains_under_xla_with_a_short_final_batch(name, digits, tmp_path):
     """The jit_compile=True hyperparameter, with a batch size that leaves a short final batch (100 = 64 + 36):
     the stock full-covariance layer's set_diag gradient cannot be compiled then. A saved model keeps XLA."""
