@@ -1,20 +1,33 @@
 #!/bin/sh
-# The benchmark runs recorded in benchmarks/README.md, in the order they ran, one process at a time.
-# Total on a loaded 2-core machine: about 100 minutes.
+# The benchmark runs recorded in benchmarks/README.md, one process at a time, from the repository root.
+# Times are from a 2-core machine shared with other work (see benchmarks/README.md, "Machine").
 cd "$(dirname "$0")/../.."
 R=benchmarks/results
 MODELS="dense_vae conv_vae iwae bernoulli_mixture cvae conv_cvae beta_vae mixture_vae denoising_vae gaussian_vae autoencoder"
-python benchmarks/throughput.py --repeats 3 --epochs 1 > $R/throughput.log 2>&1                    # 16 min
+
+# Tuning, rounds 1 and 2 ran at commit bafc5de, under the old defaults (batch 128, latent_dim 16). To repeat
+# them, check that commit out elsewhere (git worktree add /tmp/old bafc5de) and run these two there.
+# python benchmarks/tune.py --config base --config lr=3e-3 --config lr=3e-3+cosine \
+#     --config batch=64 --config latent=32 --config latent=8 --config widths=256,128 --config warmup=5 \
+#     > $R/tune.log 2>&1                                                                               # 5 min
+# python benchmarks/tune.py --name tune-round2 --config batch=32 --config widths=1024,512 \
+#     --config batch=64,latent_dim=8 --config batch=64,latent_dim=8,warmup=5 --config batch=64,lr=2e-3 \
+#     --config dropout=0.1 > $R/tune-round2.log 2>&1                                                   # 6 min
+# Tuning, round 3: seeds, the conv network, the mixture baseline's learning rate at batch 64
+python benchmarks/tune.py --name tune-seeds --seeds 0 1 2 --config batch=128,latent_dim=16 \
+    --config batch=64,latent_dim=8 --config batch=32,latent_dim=8 > $R/tune-seeds.log 2>&1          # 6 min
+python benchmarks/tune.py --model conv_vae --name tune-conv --seeds 0 --config batch=128,latent_dim=16 \
+    --config batch=64,latent_dim=8 --config batch=64,latent_dim=16 > $R/tune-conv.log 2>&1          # 6 min
+python benchmarks/tune.py --model conv_vae --name tune-conv-seed1 --seeds 1 \
+    --config batch=128,latent_dim=16 --config batch=64,latent_dim=8 --config batch=64,latent_dim=16 \
+    --config batch=64,latent_dim=32 > $R/tune-conv-seed1.log 2>&1                                    # 10 min
+python benchmarks/tune.py --model conv_vae --name tune-conv-latent32 --seeds 0 \
+    --config batch=64,latent_dim=32 > $R/tune-conv-latent32.log 2>&1                                 # 3 min
+python benchmarks/tune.py --model bernoulli_mixture --name tune-bernoulli-mixture --seeds 0 \
+    --config batch=128,lr=0.1 --config batch=64,lr=0.1 --config batch=64,lr=0.05 --config batch=64,lr=0.03 \
+    > $R/tune-bernoulli-mixture.log 2>&1
+# Quality and speed at the new defaults
 python benchmarks/quality.py --budgets epochs --name quality-epochs --models $MODELS \
-    > $R/quality-epochs.log 2>&1                                                                     # 42 min
-python benchmarks/tune.py --config base --config lr=3e-3 --config lr=3e-3+cosine --config batch=64 \
-    --config latent=32 --config latent=8 --config widths=256,128 --config warmup=5 > $R/tune.log 2>&1  # 5 min
-python benchmarks/throughput.py --parts breakdown ratio xla --proposed-fixes --repeats 3 --epochs 1 \
-    --variants xla --name throughput-proposed > $R/throughput-proposed.log 2>&1                     # 9 min
-python benchmarks/quality.py --budgets seconds --iwae-examples 500 --name quality-seconds --models $MODELS \
-    > $R/quality-seconds.log 2>&1                                                                    # 20 min
-python benchmarks/throughput.py --parts xla --xla-models cvae conv_cvae iwae --proposed-fixes \
-    --name throughput-proposed-xla-rerun > $R/throughput-proposed-xla-rerun.log 2>&1                  # 1 min
-python benchmarks/tune.py --name tune-round2 --config batch=32 --config widths=1024,512 \
-    --config batch=64,latent_dim=8 --config batch=64,latent_dim=8,warmup=5 --config batch=64,lr=2e-3 \
-    --config dropout=0.1 > $R/tune-round2.log 2>&1                                                   # 6 min
+    > $R/quality-epochs.log 2>&1                                                                     # 45 min
+python benchmarks/throughput.py --repeats 3 --epochs 1 --variants spe8 xla xla_spe8 hand_xla \
+    > $R/throughput.log 2>&1
