@@ -135,6 +135,17 @@ def test_builds_for_other_image_shapes(name):
     assert output.event_shape == [32, 32, 3]
 
 
+def test_steps_per_execution_runs_several_steps_per_call(digits):
+    """K steps per call from Keras' loop: every step still trains, batch callbacks see every K-th."""
+    x, _ = digits
+    model = zoo.get("dense_vae", **small_hparams("dense_vae"), steps_per_execution=4)
+    calls = []
+    counter = zoo.keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: calls.append(batch))
+    model.fit(x[:100], x[:100], epochs=1, batch_size=10, verbose=0, callbacks=[counter])
+    assert int(model.optimizer.iterations.numpy()) == 10
+    assert calls == [3, 7, 9]  # the index of the last step of each call: 4 + 4 + 2 steps
+
+
 @pytest.mark.parametrize("name", ["dense_vae", "cvae"])  # every model: benchmarks/throughput.py --parts xla
 def test_trains_under_xla_with_a_short_final_batch(name, digits, tmp_path):
     """The jit_compile=True hyperparameter, with a batch size that leaves a short final batch (100 = 64 + 36):

@@ -104,6 +104,7 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "likelihood_scale": _optional_positive_float,
     "learning_rate": _positive_float,
     "jit_compile": _boolean,
+    "steps_per_execution": _positive_int,
 }
 
 

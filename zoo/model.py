@@ -11,6 +11,7 @@ Keras model in every respect (`fit`, `save`, `keras.models.load_model`), plus:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from zoo import data
 from zoo import layers as zl
@@ -99,16 +100,21 @@ def layers_of_type(model: keras.Model, layer_type: type | tuple[type, ...]) -> l
     return found
 
 
-def compile_model(model: ZooModel, learning_rate: float, jit_compile: bool = False) -> ZooModel:
+def compile_model(
+    model: ZooModel, learning_rate: float, jit_compile: bool = False, steps_per_execution: int = 1
+) -> ZooModel:
     """Compile with Adam on the negative log-likelihood; the KL term arrives through `model.losses`.
 
     `jit_compile=True` compiles the train, test and predict steps with XLA: an MLP model's step then runs
-    ~1.3x faster on CPU, but each `fit` pays a few seconds of compilation first (benchmarks/README.md).
+    ~1.3x faster on CPU, but each `fit` pays a few seconds of compilation first. `steps_per_execution=K`
+    runs K steps per call from Keras' Python loop, which removes its per-step cost, but batch-level
+    callbacks (`KLAnnealing`, the progress bar) then run every K steps (benchmarks/README.md).
     """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=zl.negative_log_likelihood,
         jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
     )
     return model
 
@@ -120,23 +126,24 @@ def assemble(
     decoder_layers: Sequence[keras.layers.Layer],
     learning_rate: float,
     importance_weighted: zl.ImportanceWeighted | None = None,
-    jit_compile: bool = False,
+    **compile_options: Any,
 ) -> ZooModel:
     """Join `encoder_layers` ([N, *input_shape] -> q(z|x)) and `decoder_layers` ([N, latent_dim] -> p(x|z))
     as two Sequentials into one compiled ZooModel: [N, *input_shape] -> p(x|z).
 
     With `importance_weighted`, the model draws its k samples of z per example, decodes all k * N of them
-    and outputs that layer's importance-weighted bound instead (the IWAE).
+    and outputs that layer's importance-weighted bound instead (the IWAE). `compile_options` go to
+    `compile_model`.
     """
     encoder = keras.Sequential([keras.Input(input_shape), *encoder_layers], name="encoder")
     decoder = keras.Sequential([keras.Input((latent_dim,)), *decoder_layers], name="decoder")
     image = keras.Input(input_shape, name="image")
     posterior = encoder(image)
     if importance_weighted is None:
-        return compile_model(ZooModel(image, decoder(posterior)), learning_rate, jit_compile)
+        return compile_model(ZooModel(image, decoder(posterior)), learning_rate, **compile_options)
     z = zl.ImportanceSamples(importance_weighted.samples)(posterior)
     output = importance_weighted([posterior, z, decoder(z)])
-    return compile_model(ZooModel(image, output), learning_rate, jit_compile)
+    return compile_model(ZooModel(image, output), learning_rate, **compile_options)
 
 
 def assemble_conditional(
@@ -147,7 +154,7 @@ def assemble_conditional(
     encoder_layers: Sequence[keras.layers.Layer],
     decoder_layers: Sequence[keras.layers.Layer],
     learning_rate: float,
-    jit_compile: bool = False,
+    **compile_options: Any,
 ) -> ZooModel:
     """A conditional model: inputs [image [N, *input_shape], label [N] int], output p(x|z, label).
 
@@ -168,4 +175,4 @@ def assemble_conditional(
 
     image, label = keras.Input(input_shape, name="image"), keras.Input((1,), dtype="int32", name="label")
     output = decoder([encoder([image, label]), label])
-    return compile_model(ZooModel([image, label], output), learning_rate, jit_compile)
+    return compile_model(ZooModel([image, label], output), learning_rate, **compile_options)

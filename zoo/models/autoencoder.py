@@ -21,6 +21,7 @@ def autoencoder(
     dropout=0.0,
     learning_rate=1e-3,
     jit_compile=False,
+    steps_per_execution=1,
 ) -> ZooModel:
     """Plain MLP autoencoder with a deterministic code; Bernoulli decoder (Hinton & Salakhutdinov 2006)."""
     encoder = [
@@ -33,4 +34,5 @@ def autoencoder(
         keras.layers.Dense(math.prod(input_shape)),
         blocks.likelihood(input_shape, "bernoulli"),
     ]
-    return assemble(input_shape, latent_dim, encoder, decoder, learning_rate, jit_compile=jit_compile)
+    options = dict(jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+    return assemble(input_shape, latent_dim, encoder, decoder, learning_rate, **options)

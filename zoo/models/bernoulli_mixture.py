@@ -17,9 +17,9 @@ from zoo.registry import register
 
 @register
 def bernoulli_mixture(
-    input_shape=(28, 28, 1), components=20, learning_rate=0.2, jit_compile=False
+    input_shape=(28, 28, 1), components=20, learning_rate=0.2, jit_compile=False, steps_per_execution=1
 ) -> ZooModel:
     """Mixture of K independent-Bernoulli images, exact likelihood (Bishop 2006, sec. 9.3.3)."""
     image = keras.Input(input_shape, name="image")
     mixture = zl.BernoulliMixture(components, input_shape, name="likelihood")(image)
-    return compile_model(ZooModel(image, mixture), learning_rate, jit_compile)
+    return compile_model(ZooModel(image, mixture), learning_rate, jit_compile, steps_per_execution)

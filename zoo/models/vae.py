@@ -42,6 +42,7 @@ def vae(
     importance_samples=5,
     learning_rate=1e-3,
     jit_compile=False,
+    steps_per_execution=1,
 ) -> ZooModel:
     """A VAE: `network` "dense" (MLP of `hidden_units`, with `dropout`) or "conv" (stride-2 `filters`).
 
@@ -72,19 +73,14 @@ def vae(
     decoder.append(blocks.likelihood(input_shape, likelihood, likelihood_scale))
     if corruption != "none":
         features.insert(0, zl.Corruption(corruption, corruption_rate))
+    options = dict(jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     if conditional:
+        encoder_head = [*body, *head]
         return assemble_conditional(
-            input_shape,
-            latent_dim,
-            num_classes,
-            features,
-            [*body, *head],
-            decoder,
-            learning_rate,
-            jit_compile,
+            input_shape, latent_dim, num_classes, features, encoder_head, decoder, learning_rate, **options
         )
     encoder = [*features, *body, *head]
-    return assemble(input_shape, latent_dim, encoder, decoder, learning_rate, bound, jit_compile)
+    return assemble(input_shape, latent_dim, encoder, decoder, learning_rate, bound, **options)
 
 
 DENSE = {"network": "dense", "filters": (32, 64)}  # filters: unused by the MLP
