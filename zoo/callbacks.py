@@ -29,6 +29,7 @@ class KLAnnealing(keras.callbacks.Callback):
 
     The step is the optimizer's iteration count, so a resumed run continues the schedule where it stopped.
     beta_max defaults to the beta the model was built with. The current beta is logged as `beta`.
+    A model with `steps_per_execution=K` runs K steps per batch callback, so beta then changes every K steps.
 
     >>> model.fit(x, x, epochs=10, callbacks=[zoo.callbacks.KLAnnealing(warmup_steps=2000)])
     """
