@@ -817,7 +817,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         args.examples, args.epochs, args.repeats, args.sizes = 256, 1, 1, [128, 256]
         args.memory_epochs, args.memory_examples, args.breakdown_steps = 2, 256, 2
         args.breakdown_modes = ["plain"]
-        args.xla_models = args.xla_models or ["dense_vae"]
+        args.xla_models = args.xla_models or ["bernoulli_mixture"]
         args.variants = [variant for variant in args.variants if "xla" not in variant]
 
     results: dict[str, Any] = {"machine": machine(), "arguments": {k: str(v) for k, v in vars(args).items()}}
