@@ -43,6 +43,7 @@ from benchlib import RESULTS, log, machine, median, table, write_json, write_res
 import zoo
 from zoo._tf import keras, tf
 from zoo.callbacks import KLAnnealing
+from zoo.cli import parse_assignment
 from zoo.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -265,12 +266,6 @@ def report(results: dict[str, Any]) -> str:
     if results.get("skipped"):
         lines += ["", "Not scored: " + "; ".join(f"`{k}` ({v})" for k, v in results["skipped"].items()) + "."]
     return "\n".join(lines)
-
-
-def parse_assignment(text: str) -> tuple[str, Any]:
-    from zoo.cli import parse_assignment as parse
-
-    return parse(text)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

@@ -159,15 +159,6 @@ class HandWritten:
         return float(loss)
 
 
-def _recompiled(model: zoo.ZooModel, **compile_options: Any) -> zoo.ZooModel:
-    """`model` compiled again as `zoo.get` compiled it (same loss and XLA setting, a fresh copy of its
-    optimizer), with extra `compile` options such as `steps_per_execution=8`."""
-    optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
-    compile_options.setdefault("jit_compile", model.jit_compile)
-    model.compile(optimizer=optimizer, loss=model.loss, **compile_options)
-    return model
-
-
 def _inputs(model: zoo.ZooModel, x: np.ndarray, labels: np.ndarray):
     return [x, labels] if model.is_conditional else x
 
@@ -192,10 +183,10 @@ def measure_ratio(
             hands[variant] = HandWritten(model, batch_size, learning_rate, jit_compile=True)
             continue
         options = variant.split("_")  # "xla", "spe8" or both: "xla_spe8"
-        built = zoo.get(name, jit_compile="xla" in options)
         spe = [int(option[3:]) for option in options if option.startswith("spe")]
-        models[f"zoo_{variant}"] = _recompiled(built, steps_per_execution=spe[0]) if spe else built
-        models[f"zoo_{variant}"].set_weights(model.get_weights())
+        built = zoo.get(name, jit_compile="xla" in options, steps_per_execution=spe[0] if spe else 1)
+        built.set_weights(model.get_weights())
+        models[f"zoo_{variant}"] = built
 
     def zoo_run(m: zoo.ZooModel, n_epochs: int) -> Callable[[], float]:
         def run() -> float:
