@@ -47,6 +47,33 @@ def test_added_kl_loss_follows_the_schedule_step_by_step(callback, expected, dig
     np.testing.assert_allclose(recorder.penalties, np.multiply(expected, recorder.kls), rtol=1e-4, atol=1e-6)
 
 
+class RecordBetaAtBatchEnd(zoo.keras.callbacks.Callback):
+    """At each batch callback: the optimizer steps taken so far and the beta the last step used."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps, self.betas = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        (kl_layer,) = layers_of_type(self.model, zl.KLDivergence)
+        self.steps.append(int(self.model.optimizer.iterations.numpy()))
+        self.betas.append(float(kl_layer.beta.numpy()))
+
+
+@pytest.mark.parametrize("options", [{"steps_per_execution": 4}, {"jit_compile": True}])
+def test_the_schedule_is_exact_at_every_step_inside_compiled_steps(options, digits):
+    x, _ = digits
+    model = zoo.get("dense_vae", **small_hparams("dense_vae"), **options)
+    recorder = RecordBetaAtBatchEnd()
+    annealing = KLAnnealing("linear", warmup_steps=8)
+    model.fit(x[:256], x[:256], epochs=2, batch_size=64, verbose=0, callbacks=[annealing, recorder])
+    assert recorder.steps[-1] == 8
+    expected = [min(1.0, (step - 1) / 8) for step in recorder.steps]  # the last step run was step - 1
+    np.testing.assert_allclose(recorder.betas, expected, atol=1e-6)
+    model.fit(x[:256], x[:256], epochs=1, batch_size=64, verbose=0, callbacks=[recorder])
+    assert recorder.betas[-1] == pytest.approx(7 / 8)  # without the callback, beta stays where it was
+
+
 def test_beta_is_logged_and_the_schedule_resumes_from_the_optimizer_step(digits):
     x, _ = digits
     model = zoo.get("dense_vae", **small_hparams("dense_vae"))

@@ -16,7 +16,7 @@ import numpy as np
 
 from zoo import io
 from zoo import layers as zl
-from zoo._tf import keras
+from zoo._tf import keras, tf
 from zoo.model import ZooModel, layers_of_type
 
 
@@ -28,8 +28,10 @@ class KLAnnealing(keras.callbacks.Callback):
       beta = beta_max * min(1, tau / ratio): a linear ramp over the first `ratio` of each cycle, then flat.
 
     The step is the optimizer's iteration count, so a resumed run continues the schedule where it stopped.
-    beta_max defaults to the beta the model was built with. The current beta is logged as `beta`.
-    A model with `steps_per_execution=K` runs K steps per batch callback, so beta then changes every K steps.
+    beta is computed inside the training step, so it is exact at every step whatever the model's
+    `steps_per_execution` and under `jit_compile`; installing and removing the schedule retraces the
+    training function once per `fit` call. beta_max defaults to the beta the model was built with. The
+    current beta is held in `layer.beta` and logged as `beta`.
 
     >>> model.fit(x, x, epochs=10, callbacks=[zoo.callbacks.KLAnnealing(warmup_steps=2000)])
     """
@@ -56,27 +58,33 @@ class KLAnnealing(keras.callbacks.Callback):
         self.schedule, self.warmup_steps, self.cycle_steps = schedule, warmup_steps, cycle_steps
         self.ratio, self.beta_max = ratio, beta_max
 
-    def beta_at(self, step: int, beta_max: float) -> float:
-        """The scheduled beta at optimizer step `step` (0 for the first step)."""
+    def beta_at(self, step: tf.Tensor | int, beta_max: float) -> tf.Tensor:
+        """The scheduled beta at optimizer step `step` (0 for the first step): a float32 scalar tensor."""
+        step = tf.cast(step, tf.float32)
         if self.schedule == "linear":
-            return beta_max * min(1.0, step / self.warmup_steps)
-        tau = (step % self.cycle_steps) / self.cycle_steps
-        return beta_max * min(1.0, tau / self.ratio)
+            progress = step / self.warmup_steps
+        else:
+            progress = tf.math.floormod(step, self.cycle_steps) / self.cycle_steps / self.ratio
+        return beta_max * tf.minimum(1.0, progress)
 
     def on_train_begin(self, logs=None):
         self._kl_layers = layers_of_type(self.model, zl.KLDivergence)
         if not self._kl_layers:
             raise ValueError("KLAnnealing needs a model with a KL term (a VAE); this model has none.")
-
-    def on_train_batch_begin(self, batch, logs=None):
-        step = int(self.model.optimizer.iterations.numpy())
+        iterations = self.model.optimizer.iterations
         for layer in self._kl_layers:
             top = layer.initial_beta if self.beta_max is None else self.beta_max
-            layer.beta.assign(self.beta_at(step, top))
+            layer.beta_schedule = lambda top=top: self.beta_at(iterations, top)
+        self.model.train_function = self.model.make_train_function(force=True)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["beta"] = float(self._kl_layers[0].beta.numpy())
+
+    def on_train_end(self, logs=None):
+        for layer in self._kl_layers:
+            layer.beta_schedule = None
+        self.model.train_function = None  # the next fit traces a step without the schedule
 
 
 # ---- checkpoints -------------------------------------------------------------------------------------------

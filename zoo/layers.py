@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from zoo._tf import keras, tf, tfd, tfp, tfpl
 
@@ -255,7 +255,9 @@ class KLDivergence(HasPrior, keras.layers.Layer):
 
     Args:
         beta: the KL weight. Held in a non-trainable weight (`layer.beta`), so the optimizer never trains it
-            and a callback may assign it between steps (`zoo.callbacks.KLAnnealing`). Default value: 1.0.
+            and a callback may assign it between steps. While `layer.beta_schedule` is set (a function of no
+            arguments returning a scalar tensor; `zoo.callbacks.KLAnnealing` sets it for one `fit`), each
+            training step computes beta with it in the graph and stores it in `layer.beta`. Default value: 1.0.
         estimator: "exact" (closed form, `tfd.kl_divergence`; a clear error if TFP has none for the pair),
             "mc" (Monte-Carlo: the mean over `test_points` samples z ~ q of log q(z) - log p(z)), or "auto"
             (exact where TFP registers it, else Monte-Carlo, as for the mixture prior). Default value: "auto".
@@ -300,6 +302,7 @@ class KLDivergence(HasPrior, keras.layers.Layer):
         self.estimator = estimator
         self.test_points = int(test_points)
         self.free_bits = float(free_bits)
+        self.beta_schedule: Callable[[], tf.Tensor] | None = None
 
     def build(self, input_shape):
         self.beta = self.add_weight(
@@ -323,7 +326,9 @@ class KLDivergence(HasPrior, keras.layers.Layer):
         z = posterior.sample(self.test_points)  # [test_points, N, latent_dim]
         return tf.reduce_mean(posterior.log_prob(z) - prior.log_prob(z), axis=0)
 
-    def call(self, posterior):
+    def call(self, posterior, training=None):
+        if training and self.beta_schedule is not None:
+            self.beta.assign(self.beta_schedule())
         kl = tf.reduce_mean(self.kl_per_example(posterior))
         self.add_loss(tf.cast(self.beta, kl.dtype) * tf.maximum(kl, self.free_bits))
         self.add_metric(kl, name="kl")

@@ -107,8 +107,9 @@ def compile_model(
 
     `jit_compile=True` compiles the train, test and predict steps with XLA: an MLP model's step then runs
     ~1.3x faster on CPU, but each `fit` pays a few seconds of compilation first. `steps_per_execution=K`
-    runs K steps per call from Keras' Python loop, which removes its per-step cost, but batch-level
-    callbacks (`KLAnnealing`, the progress bar) then run every K steps (benchmarks/README.md).
+    runs K steps per call from Keras' Python loop, which removes its per-step cost; batch-level callbacks
+    (the progress bar, users' own) then run every K steps. `KLAnnealing` stays exact at every step: it
+    computes beta inside the step (benchmarks/README.md).
     """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
