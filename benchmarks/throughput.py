@@ -13,6 +13,9 @@ Parts (all by default; pick some with --parts):
 - `scaling`: epoch time of `fit` for 1k, 5k, 20k and 60k examples (it should be linear).
 - `memory`: resident memory after every epoch, in one long `fit` and over repeated `fit` calls (it should
   not grow with the number of epochs).
+- `calls`: what a call costs besides its steps: the end of `fit`, and whole `evaluate`/`predict` calls,
+  with the zoo's array feeding against stock Keras; the first calls' tracing with steps_per_execution 1
+  and 8.
 - `xla`: `jit_compile=True` for every registered model with a short final batch (1,000 examples, batch
   128): which train, evaluate and predict, with the error of those that fail, and the speed against
   the same model without XLA.
@@ -27,6 +30,7 @@ Writes `<name>.json` (every measurement) and `<name>.md` (the tables) to --out (
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -50,7 +54,7 @@ import zoo
 from zoo import layers as zl
 from zoo._tf import keras, tf, tfp, tfpl
 
-PARTS = ("ratio", "breakdown", "flops", "scaling", "memory", "xla")
+PARTS = ("ratio", "breakdown", "flops", "scaling", "memory", "calls", "xla")
 
 
 # ---- the hand-written twin --------------------------------------------------------------------------------
@@ -515,6 +519,88 @@ def measure_memory(name: str, x: np.ndarray, batch_size: int, epochs: int) -> di
     }
 
 
+# ---- part: calls ------------------------------------------------------------------------------------------
+
+
+class _EndStamp(keras.callbacks.Callback):
+    """The moment `fit` ran its last callback."""
+
+    def on_train_end(self, logs=None):
+        self.at = time.perf_counter()
+
+
+def measure_calls(name: str, x: np.ndarray, batch_size: int, calls: int) -> dict[str, Any]:
+    """What a call costs besides its steps, on one model.
+
+    Feeding: the seconds `fit` takes to return after its last callback, and whole `evaluate` and `predict`
+    calls, with the zoo's array feeding (`zoo.feeding`) against stock Keras on the same model
+    (`keras.Model.fit(model, ...)`), alternating, `calls` each. Tracing: the first and second `fit`
+    (one epoch), `evaluate` and `predict` of a freshly built model with steps_per_execution 1 and 8."""
+    model = zoo.get(name)
+
+    def fit_tail(fit: Callable[..., Any]) -> Callable[[], float]:
+        def run() -> float:
+            stamp = _EndStamp()
+            fit(x, x, batch_size=batch_size, epochs=1, verbose=0, callbacks=[stamp])
+            return time.perf_counter() - stamp.at
+
+        return run
+
+    def whole(call: Callable[..., Any], *args: np.ndarray) -> Callable[[], float]:
+        def run() -> float:
+            start = time.perf_counter()
+            call(*args, batch_size=batch_size, verbose=0)
+            return time.perf_counter() - start
+
+        return run
+
+    def stock(method: str) -> Callable[..., Any]:
+        return lambda *args, **kwargs: getattr(keras.Model, method)(model, *args, **kwargs)
+
+    contestants = {
+        "fit_tail": (fit_tail(model.fit), fit_tail(stock("fit"))),
+        "evaluate": (whole(model.evaluate, x, x), whole(stock("evaluate"), x, x)),
+        "predict": (whole(model.predict, x), whole(stock("predict"), x)),
+    }
+    runs = {
+        f"{who}_{call}": pair[i]
+        for call, pair in contestants.items()
+        for i, who in enumerate(("zoo", "keras"))
+    }
+    for run in runs.values():
+        run()  # trace every function first
+    times = alternate(runs, calls)
+    feeding = [
+        {
+            "model": name,
+            "call": call,
+            **{
+                f"{who}_{stat}": fn(times[f"{who}_{call}"]) for who in ("zoo", "keras") for stat, fn in _STATS
+            },
+        }
+        for call in contestants
+    ]
+    tracing = []
+    for spe in (1, 8):
+        fresh = zoo.get(name, steps_per_execution=spe)
+        row = {"model": name, "steps_per_execution": spe}
+        for call, run in (
+            ("fit", whole(functools.partial(fresh.fit, epochs=1), x, x)),
+            ("evaluate", whole(fresh.evaluate, x, x)),
+            ("predict", whole(fresh.predict, x)),
+        ):
+            row[f"{call}_first"], row[f"{call}_second"] = run(), run()
+        tracing.append(row)
+        log(
+            f"  steps_per_execution={spe}: "
+            + ", ".join(f"{k} {v:.2f}s" for k, v in row.items() if k.endswith("t"))
+        )
+    return {"feeding": feeding, "tracing": tracing}
+
+
+_STATS = (("median", median), ("mean", lambda v: sum(v) / len(v)), ("max", max))
+
+
 # ---- part: xla --------------------------------------------------------------------------------------------
 
 
@@ -741,6 +827,40 @@ def report(results: dict[str, Any]) -> str:
             ),
             "",
         ]
+    if "calls" in results:
+        feeding = [row for r in results["calls"] for row in r["feeding"]]
+        tracing = [row for r in results["calls"] for row in r["tracing"]]
+        out += [
+            "### What a call costs besides its steps",
+            "",
+            "Feeding: `fit_tail` = seconds from `fit`'s last callback to its return; `evaluate`, `predict` = the "
+            "whole call. The zoo's array feeding against stock Keras on the same model, alternating.",
+            "",
+            table(
+                feeding,
+                [
+                    ("model", "model"),
+                    ("call", "call"),
+                    *[(f"{who}_{stat}", f"{who} {stat} s") for who in ("zoo", "keras") for stat, _ in _STATS],
+                ],
+            ),
+            "",
+            "Tracing: the first and the second call on a freshly built model (`fit` one epoch).",
+            "",
+            table(
+                tracing,
+                [
+                    ("model", "model"),
+                    ("steps_per_execution", "steps_per_execution"),
+                    *[
+                        (f"{c}_{n}", f"{c} {n} s")
+                        for c in ("fit", "evaluate", "predict")
+                        for n in ("first", "second")
+                    ],
+                ],
+            ),
+            "",
+        ]
     if "xla" in results:
         out += [
             "### `jit_compile=True` with a short final batch",
@@ -804,6 +924,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 5000, 20_000, 60_000])
     parser.add_argument("--memory-epochs", type=int, default=12)
     parser.add_argument("--memory-examples", type=int, default=5000)
+    parser.add_argument("--calls", type=int, default=8, help="calls per contestant in the calls part")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the .json and .md results")
     parser.add_argument("--name", default="throughput", help="file stem of the outputs")
     parser.add_argument(
@@ -812,7 +933,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     if args.smoke:
         args.examples, args.epochs, args.repeats, args.sizes = 256, 1, 1, [128, 256]
-        args.memory_epochs, args.memory_examples, args.breakdown_steps = 2, 256, 2
+        args.memory_epochs, args.memory_examples, args.breakdown_steps, args.calls = 2, 256, 2, 1
         args.breakdown_modes = ["plain"]
         args.xla_models = args.xla_models or ["bernoulli_mixture"]
         args.variants = [variant for variant in args.variants if "xla" not in variant]
@@ -874,6 +995,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             results["memory"].append(
                 measure_memory(name, x[: args.memory_examples], args.batch_size, args.memory_epochs)
             )
+    if "calls" in args.parts:
+        results["calls"] = []
+        for name in args.models:
+            log(f"{name}: per-call costs, {args.calls} calls each")
+            results["calls"].append(measure_calls(name, x[: args.examples], args.batch_size, args.calls))
     if "xla" in args.parts:
         results["xla"] = []
         for name in args.xla_models or zoo.list_models():

@@ -101,6 +101,10 @@ def test_throughput_smoke(bench, tmp_path):
     assert results["flops"]["rows"][0]["train_mflop_per_example"] > 1
     assert [row["examples"] for row in results["scaling"][0]["rows"]] == [128, 256]
     assert len(results["memory"][0]["rss_per_epoch_one_fit_mb"]) == 2
+    calls = results["calls"][0]
+    assert [row["call"] for row in calls["feeding"]] == ["fit_tail", "evaluate", "predict"]
+    assert [row["steps_per_execution"] for row in calls["tracing"]] == [1, 8]
+    assert all(row["fit_first"] > 0 and row["predict_second"] > 0 for row in calls["tracing"])
     assert results["xla"][0]["model"] == "bernoulli_mixture" and results["xla"][0]["predict"] == "ok"
     assert json.loads((tmp_path / "throughput.json").read_text())["machine"]["cores"] >= 1
     assert "hand-written" in (tmp_path / "throughput.md").read_text()

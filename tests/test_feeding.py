@@ -10,8 +10,6 @@ import zoo
 from zoo import feeding
 from zoo._tf import keras
 
-MODELS = zoo.list_models()
-
 
 def test_array_dataset_batches_every_example_once_per_epoch_and_reshuffles():
     x = np.arange(10, dtype=np.float64).reshape(10, 1)
@@ -63,7 +61,7 @@ def test_fit_on_arrays_trains_exactly_as_keras_would(digits):
     )
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", ["dense_vae", "cvae"])  # images, and [images, labels]: all the pipeline sees
 def test_fit_evaluate_and_predict_feed_arrays_through_the_zoo_pipeline(name, digits, monkeypatch):
     x, y = digits
     model = zoo.get(name, **small_hparams(name))
