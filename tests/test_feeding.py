@@ -33,6 +33,12 @@ def test_array_dataset_keeps_an_input_list_as_one_input_and_predict_gets_x_alone
     assert len(inputs) == 2 and inputs[1].dtype.is_integer
 
 
+@pytest.fixture
+def every_call(monkeypatch):
+    """Feed every call through the zoo pipeline, however short (the tests' calls are)."""
+    monkeypatch.setattr(feeding, "MIN_BATCHES", 0)
+
+
 def _twin(name: str) -> tuple[zoo.ZooModel, zoo.ZooModel]:
     model = zoo.get(name, **small_hparams(name))
     twin = zoo.get(name, **small_hparams(name))
@@ -40,7 +46,7 @@ def _twin(name: str) -> tuple[zoo.ZooModel, zoo.ZooModel]:
     return model, twin
 
 
-def test_fit_on_arrays_trains_exactly_as_keras_would(digits):
+def test_fit_on_arrays_trains_exactly_as_keras_would(digits, every_call):
     """The autoencoder is deterministic: the same weights after the same batches in the same order."""
     x, _ = digits
     model, twin = _twin("autoencoder")
@@ -62,7 +68,7 @@ def test_fit_on_arrays_trains_exactly_as_keras_would(digits):
 
 
 @pytest.mark.parametrize("name", ["dense_vae", "cvae"])  # images, and [images, labels]: all the pipeline sees
-def test_fit_evaluate_and_predict_feed_arrays_through_the_zoo_pipeline(name, digits, monkeypatch):
+def test_fit_evaluate_and_predict_feed_arrays_through_the_zoo_pipeline(name, digits, monkeypatch, every_call):
     x, y = digits
     model = zoo.get(name, **small_hparams(name))
     inputs = model_inputs(model, x[:96], y[:96])
@@ -81,7 +87,7 @@ def test_fit_evaluate_and_predict_feed_arrays_through_the_zoo_pipeline(name, dig
     assert calls[2:] == [(48,), (48,)]
 
 
-def test_keras_gets_what_the_zoo_pipeline_does_not_cover(digits, monkeypatch):
+def test_keras_gets_what_the_zoo_pipeline_does_not_cover(digits, monkeypatch, every_call):
     x, _ = digits
     model = zoo.get("dense_vae", **small_hparams("dense_vae"))
     monkeypatch.setattr(
@@ -94,8 +100,22 @@ def test_keras_gets_what_the_zoo_pipeline_does_not_cover(digits, monkeypatch):
     model.predict(x[:64], steps=1, verbose=0)
 
 
-def test_a_validation_split_that_leaves_no_training_data_says_so(digits):
+def test_a_validation_split_that_leaves_no_training_data_says_so(digits, every_call):
     x, _ = digits
     model = zoo.get("dense_vae", **small_hparams("dense_vae"))
     with pytest.raises(ValueError, match="leaves no training data out of 3 examples"):
         model.fit(x[:3], x[:3], validation_split=0.9, verbose=0)
+
+
+def test_short_calls_keep_keras_own_path_and_long_ones_take_the_zoo_pipeline(digits, monkeypatch):
+    x, _ = digits
+    model = zoo.get("dense_vae", **small_hparams("dense_vae"))
+    calls = []
+    original = feeding.array_dataset
+    monkeypatch.setattr(feeding, "array_dataset", lambda *a, **k: calls.append(a[2:]) or original(*a, **k))
+    model.fit(x[:64], x[:64], batch_size=8, epochs=feeding.MIN_BATCHES // 8 - 1, verbose=0)  # 8 short of it
+    model.predict(x[:64], batch_size=1, verbose=0)  # 64 batches
+    assert calls == []
+    model.fit(x[:64], x[:64], batch_size=8, epochs=feeding.MIN_BATCHES // 8 + 1, verbose=0)
+    model.predict(x[: feeding.MIN_BATCHES], batch_size=1, verbose=0)
+    assert calls == [(8, True), (1,)]

@@ -6,8 +6,10 @@ machines, `fit` returned 1.0-1.3 s after its last callback in about half the cal
 lost as much, on a 9,000-image `dense_vae` run whose epoch takes 1.4 s (benchmarks/README.md). Arrays
 already in memory leave autotuning nothing to tune, so `ZooModel` feeds them through the pipeline Keras
 would build (batches gathered by index, reshuffled every epoch, floats cast to `floatx`) with autotuning
-off. Inputs Keras treats specially (sample or class weights, `steps_per_epoch`, `shuffle="batch"`, or
-anything that is not an array) are passed to Keras unchanged.
+off. The wait grows with the call's length (0.5-0.75 s after 1.4 s calls, 2.3-3.7 s after 7 s ones), while
+Keras traces a fresh model's first call ~0.5 s faster from arrays than from any dataset, so calls shorter
+than `MIN_BATCHES` batches keep Keras' own path. Inputs Keras treats specially (sample or class weights,
+`steps_per_epoch`, `shuffle="batch"`, or anything that is not an array) are passed to Keras unchanged.
 """
 
 from __future__ import annotations
@@ -21,13 +23,23 @@ import numpy as np
 from zoo._tf import keras, tf
 
 _KERAS_DEFAULT_BATCH_SIZE = 32
+MIN_BATCHES = 100
+"""Calls with fewer batches (over all their epochs) than this go through Keras' own array path."""
 
 
 def _options() -> tf.data.Options:
     options = tf.data.Options()
     options.autotune.enabled = False  # the cause of the stall; nothing to tune for arrays in memory
+    # As Keras does: the static graph rewrites would serialize the whole array into the pipeline's graph
+    # (0.6 s more per first call on 512 digits, measured).
+    options.experimental_optimization.apply_default_optimizations = False
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA  # as Keras
     return options
+
+
+def _batches(x: Any, batch_size: int | None, epochs: int = 1) -> int:
+    size = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
+    return epochs * math.ceil(size / (batch_size or _KERAS_DEFAULT_BATCH_SIZE))
 
 
 def _is_array(value: Any) -> bool:
@@ -120,7 +132,8 @@ def fit_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
         and arguments["steps_per_epoch"] is None
         and isinstance(arguments["shuffle"], bool)
     )
-    if not plain:
+    epochs = arguments["epochs"] - arguments["initial_epoch"]
+    if not plain or _batches(arguments["x"], arguments["batch_size"], epochs) < MIN_BATCHES:
         return arguments
     arguments = dict(arguments)
     _validation_split(arguments)
@@ -143,7 +156,7 @@ def evaluate_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
         or arguments["sample_weight"] is not None
     ):
         return arguments
-    if arguments["steps"] is not None:
+    if arguments["steps"] is not None or _batches(arguments["x"], arguments["batch_size"]) < MIN_BATCHES:
         return arguments
     x = array_dataset(arguments["x"], arguments["y"], arguments["batch_size"])
     return {**arguments, "x": x, "y": None, "batch_size": None}
@@ -152,6 +165,8 @@ def evaluate_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
 def predict_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     """`predict`'s arguments with array inputs replaced by an `array_dataset`."""
     if not is_arrays(arguments["x"]) or arguments["steps"] is not None:
+        return arguments
+    if _batches(arguments["x"], arguments["batch_size"]) < MIN_BATCHES:
         return arguments
     return {
         **arguments,

@@ -6,7 +6,7 @@ Keras model in every respect (`fit`, `save`, `keras.models.load_model`), plus:
 - it knows its registry name and hyperparameters (`model.zoo_name`, `model.hparams`), saved in its config;
 - `fit`/`evaluate`/`predict` check array inputs first and raise a `ValueError` that names the problem and
   the fix, instead of training on NaNs or grey levels or failing deep inside TensorFlow;
-- they feed arrays through `zoo.feeding`, which spares each call tf.data's end-of-call stall of up to 1 s.
+- they feed arrays to long calls through `zoo.feeding`, which spares them tf.data's end-of-call stall (seconds).
 """
 
 from __future__ import annotations

@@ -37,6 +37,6 @@ python benchmarks/quality.py --budgets epochs --name quality-epochs --models $MO
 python benchmarks/quality.py --budgets epochs --name quality-epochs-bernoulli-mixture \
     --models bernoulli_mixture > $R/quality-epochs-bernoulli-mixture.log 2>&1                        # 1 min
 python benchmarks/throughput.py --repeats 3 --epochs 1 --variants spe8 xla xla_spe8 hand_xla \
-    > $R/throughput.log 2>&1                                                                         # 13 min
+    > $R/throughput.log 2>&1                                                                         # 26 min (2026-12-02)
 python benchmarks/quality.py --budgets seconds --iwae-examples 500 --name quality-seconds --models $MODELS \
     > $R/quality-seconds.log 2>&1
