@@ -1,13 +1,12 @@
 """Feeding in-memory arrays to `fit`, `evaluate` and `predict` without tf.data's end-of-call stall.
 
 Keras turns NumPy inputs into a `tf.data` pipeline with autotuning on. When a call ends, the pipeline's
-iterator is destroyed, and its destructor waits for the autotuning thread to wake up: measured on these
-machines, `fit` returned 1.0-1.3 s after its last callback in about half the calls, and `evaluate`/`predict`
-lost as much, on a 9,000-image `dense_vae` run whose epoch takes 1.4 s (benchmarks/README.md). Arrays
-already in memory leave autotuning nothing to tune, so `ZooModel` feeds them through the pipeline Keras
-would build (batches gathered by index, reshuffled every epoch, floats cast to `floatx`) with autotuning
-off. The wait grows with the call's length (0.5-0.75 s after 1.4 s calls, 2.3-3.7 s after 7 s ones), while
-Keras traces a fresh model's first call ~0.5 s faster from arrays than from any dataset, so calls shorter
+iterator is destroyed, and its destructor waits for the autotuning thread to wake up: in about half the
+`fit`, `evaluate` and `predict` calls, 0.5-0.75 s after a 1.4 s `dense_vae` epoch and 2.3-3.7 s after a 7 s
+`conv_vae` epoch (benchmarks/README.md). Arrays already in memory leave autotuning nothing to tune, so
+`ZooModel` feeds them through the pipeline Keras would build (batches gathered by index, reshuffled every
+epoch, floats cast to `floatx`) with autotuning off. Keras traces a fresh model's first call ~0.5 s faster
+from arrays than from any dataset, and a short call's stall is short, so calls shorter
 than `MIN_BATCHES` batches keep Keras' own path. Inputs Keras treats specially (sample or class weights,
 `steps_per_epoch`, `shuffle="batch"`, or anything that is not an array) are passed to Keras unchanged.
 """
@@ -36,9 +35,13 @@ def _options() -> tf.data.Options:
     return options
 
 
+def _size(x: Any) -> int:
+    """Examples in an array, or in the first of a list/tuple of arrays."""
+    return len(x[0]) if isinstance(x, (list, tuple)) else len(x)
+
+
 def _batches(x: Any, batch_size: int | None, epochs: int = 1) -> int:
-    size = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
-    return epochs * math.ceil(size / (batch_size or _KERAS_DEFAULT_BATCH_SIZE))
+    return epochs * math.ceil(_size(x) / (batch_size or _KERAS_DEFAULT_BATCH_SIZE))
 
 
 def _is_array(value: Any) -> bool:
@@ -105,7 +108,7 @@ def _validation_split(arguments: dict[str, Any]) -> None:
     if not fraction or arguments["validation_data"] is not None:
         return
     x, y = arguments["x"], arguments["y"]
-    size = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
+    size = _size(x)
     split_at = int(math.floor(size * (1.0 - fraction)))
     if split_at == 0:
         raise ValueError(
@@ -150,12 +153,12 @@ def fit_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
 
 def evaluate_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     """`evaluate`'s arguments with array data replaced by an `array_dataset`."""
+    plain = is_arrays(arguments["x"]) and is_arrays(arguments["y"]) and arguments["sample_weight"] is None
     if (
-        not (is_arrays(arguments["x"]) and is_arrays(arguments["y"]))
-        or arguments["sample_weight"] is not None
+        not plain
+        or arguments["steps"] is not None
+        or _batches(arguments["x"], arguments["batch_size"]) < MIN_BATCHES
     ):
-        return arguments
-    if arguments["steps"] is not None or _batches(arguments["x"], arguments["batch_size"]) < MIN_BATCHES:
         return arguments
     x = array_dataset(arguments["x"], arguments["y"], arguments["batch_size"])
     return {**arguments, "x": x, "y": None, "batch_size": None}
@@ -163,9 +166,8 @@ def evaluate_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
 
 def predict_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     """`predict`'s arguments with array inputs replaced by an `array_dataset`."""
-    if not is_arrays(arguments["x"]) or arguments["steps"] is not None:
-        return arguments
-    if _batches(arguments["x"], arguments["batch_size"]) < MIN_BATCHES:
+    plain = is_arrays(arguments["x"]) and arguments["steps"] is None
+    if not plain or _batches(arguments["x"], arguments["batch_size"]) < MIN_BATCHES:
         return arguments
     return {
         **arguments,
