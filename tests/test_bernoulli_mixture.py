@@ -10,12 +10,11 @@ from zoo import layers as zl
 from zoo.model import layers_of_type
 
 
-def test_loss_is_the_exact_negative_log_likelihood(digits):
+def test_loss_is_the_exact_negative_log_likelihood(digits, trained):
+    model = trained("bernoulli_mixture")
     x, _ = digits
-    model = zoo.get("bernoulli_mixture", components=4)
-    model.fit(x, x, epochs=2, batch_size=128, verbose=0)
     (layer,) = layers_of_type(model, zl.BernoulliMixture)
-    logits = layer.pixel_logits.numpy().reshape(4, -1)
+    logits = layer.pixel_logits.numpy().reshape(zoo.defaults("bernoulli_mixture")["components"], -1)
     log_pi = layer.mixture_logits.numpy() - np.logaddexp.reduce(layer.mixture_logits.numpy())
     pixels = x[:64].reshape(64, 1, -1)
     log_px_k = np.sum(pixels * -np.logaddexp(0, -logits) + (1 - pixels) * -np.logaddexp(0, logits), axis=-1)
@@ -23,8 +22,8 @@ def test_loss_is_the_exact_negative_log_likelihood(digits):
     np.testing.assert_allclose(model.evaluate(x[:64], x[:64], batch_size=64, verbose=0), exact, rtol=1e-5)
 
 
-def test_has_no_latent_code(digits):
-    model = zoo.get("bernoulli_mixture", components=3)
+def test_has_no_latent_code(digits, trained):
+    model = trained("bernoulli_mixture")
     assert not model.has_latent_code
     with pytest.raises(ValueError, match="no encoder"):
         _ = model.encoder

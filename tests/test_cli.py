@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,8 +25,8 @@ def test_list_prints_every_model_with_its_description(capsys):
     assert "latent_dim=8" in out
 
 
-def train_argv(name: str, out, epochs: int = 2) -> list[str]:
-    argv = ["train", name, "--data", "mnist-5k", "--epochs", str(epochs), "--batch-size", "256"]
+def train_argv(name: str, out, data: Path, epochs: int = 2) -> list[str]:
+    argv = ["train", name, "--data", str(data), "--epochs", str(epochs), "--batch-size", "64"]
     return argv + [
         "--out",
         str(out),
@@ -35,12 +39,28 @@ def train_argv(name: str, out, epochs: int = 2) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("name", ["dense_vae", "cvae"])
-def test_train_writes_model_history_and_plots(name, tmp_path, capsys):
-    assert cli.main(train_argv(name, tmp_path)) == 0
-    out = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def cli_run(digits_npz, tmp_path_factory) -> Callable[[str], tuple[Path, str]]:
+    """`cli_run(name)`: the run folder and the printed output of `zoo train name` for 2 epochs on the 256
+    digits (`train_argv`), run once per module."""
+    runs = {}
+
+    def run(name: str) -> tuple[Path, str]:
+        if name not in runs:
+            out, printed = tmp_path_factory.mktemp("runs"), io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                assert cli.main(train_argv(name, out, digits_npz)) == 0
+            (run_dir,) = out.iterdir()
+            runs[name] = run_dir, printed.getvalue()
+        return runs[name]
+
+    return run
+
+
+@pytest.mark.parametrize("name", ["gaussian_vae", "cvae"])  # grey-level images; binary images and labels
+def test_train_writes_model_history_and_plots(name, cli_run):
+    run_dir, out = cli_run(name)
     assert "final loss=" in out and "val_loss=" in out
-    (run_dir,) = tmp_path.iterdir()
     assert run_dir.name.startswith(f"{name}-")
     history = json.loads((run_dir / "history.json").read_text())
     assert len(history["loss"]) == 2 and history["loss"][1] < history["loss"][0]
@@ -57,9 +77,11 @@ def test_run_folder_names_depend_on_the_settings_not_on_their_order():
     assert cli.run_name({**settings, "seed": 1}) != cli.run_name(settings)
 
 
-def test_a_nan_loss_exits_1_and_keeps_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
-    assert cli.main(train_argv("gaussian_vae", tmp_path, epochs=1)) == 0
-    (run_dir,) = tmp_path.iterdir()
+def test_a_nan_loss_exits_1_and_keeps_the_last_good_checkpoint(
+    cli_run, digits_npz, tmp_path, capsys, monkeypatch
+):
+    good_run, _ = cli_run("gaussian_vae")  # 2 epochs
+    run_dir = shutil.copytree(good_run, tmp_path / good_run.name)  # the same command resumes it
     load = zoo.data.load
 
     def unscaled(*args, **kwargs):  # pixel values of 1e20: the squared error overflows float32
@@ -67,17 +89,16 @@ def test_a_nan_loss_exits_1_and_keeps_the_last_good_checkpoint(tmp_path, capsys,
         return x * 1e20, labels
 
     monkeypatch.setattr(zoo.data, "load", unscaled)
-    capsys.readouterr()
-    assert cli.main(train_argv("gaussian_vae", tmp_path, epochs=3)) == 1
+    assert cli.main(train_argv("gaussian_vae", tmp_path, digits_npz, epochs=3)) == 1
     err = capsys.readouterr().err
-    assert "NaN/inf in epoch 2" in err and "checkpoint after epoch 1 is kept" in err and err.count("\n") == 1
-    assert json.loads((run_dir / "checkpoint.json").read_text())["epoch"] == 1
-    assert len(json.loads((run_dir / "history.json").read_text())["loss"]) == 1  # the good run's results
+    assert "NaN/inf in epoch 3" in err and "checkpoint after epoch 2 is kept" in err and err.count("\n") == 1
+    assert json.loads((run_dir / "checkpoint.json").read_text())["epoch"] == 2
+    assert len(json.loads((run_dir / "history.json").read_text())["loss"]) == 2  # the good run's results
 
 
-def test_an_unwritable_out_folder_fails_before_training(tmp_path, capsys):
+def test_an_unwritable_out_folder_fails_before_training(digits_npz, tmp_path, capsys):
     (tmp_path / "a_file").write_text("")
-    argv = train_argv("dense_vae", tmp_path / "a_file" / "runs")
+    argv = train_argv("dense_vae", tmp_path / "a_file" / "runs", digits_npz)
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert "Cannot write to the folder" in err and "a_file/runs" in err and err.count("\n") == 1
@@ -91,8 +112,8 @@ def test_an_unwritable_out_folder_fails_before_training(tmp_path, capsys):
         (["train", "dense_vae", "--set", "latent_dim"], "key=value"),
         (["train", "dense_vae", "--set", "latent_dim=0"], "positive integer"),
         (["train", "dense_vae", "--data", "/no/such/file.npz"], "Unknown dataset"),
-        (["train", "dense_vae", "--epochs", "0"], "--epochs must be at least 1"),
-        (["train", "dense_vae", "--batch-size", "0"], "--batch-size must be at least 1"),
+        (["train", "dense_vae", "--epochs", "0"], "--epochs must be a positive integer"),
+        (["train", "dense_vae", "--batch-size", "0"], "--batch-size must be a positive integer"),
     ],
 )
 def test_errors_are_one_line_on_stderr_with_exit_code_2(argv, message, tmp_path, capsys):
@@ -109,19 +130,15 @@ def test_python_dash_m_zoo_runs():
     assert result.returncode == 0 and "conv_vae" in result.stdout
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory) -> Path:
-    """A run folder of a small cvae trained for one epoch by `zoo train`."""
-    out = tmp_path_factory.mktemp("runs")
-    argv = ["train", "cvae", "--data", "mnist-5k", "--epochs", "1", "--out", str(out), "--verbose", "0"]
-    assert cli.main([*argv, "--set", "hidden_units=(32,)", "--set", "latent_dim=2"]) == 0
-    (run_dir,) = out.iterdir()
-    return run_dir
+@pytest.fixture
+def trained_run(cli_run) -> Path:
+    """The run folder of the small cvae that `zoo train` wrote."""
+    return cli_run("cvae")[0]
 
 
-def test_evaluate_prints_the_table_for_a_run_folder_or_a_model_file(trained_run, capsys):
+def test_evaluate_prints_the_table_for_a_run_folder_or_a_model_file(trained_run, digits_npz, capsys):
     for target in (trained_run, trained_run / "model.keras"):
-        argv = ["evaluate", str(target), "--data", "mnist-5k", "--k", "5", "--limit", "50"]
+        argv = ["evaluate", str(target), "--data", str(digits_npz), "--k", "5", "--limit", "50"]
         assert cli.main(argv) == 0
         out = capsys.readouterr().out
         assert "cvae on 50 held-out images" in out
@@ -137,8 +154,8 @@ def test_sample_writes_a_png_of_the_requested_label(trained_run, tmp_path, capsy
     assert "[0, 10)" in capsys.readouterr().err
 
 
-def test_compare_prints_and_writes_one_table(tmp_path, capsys):
-    argv = ["compare", "bernoulli_mixture", "autoencoder", "--data", "mnist-5k", "--epochs", "1"]
+def test_compare_prints_and_writes_one_table(digits_npz, tmp_path, capsys):
+    argv = ["compare", "bernoulli_mixture", "autoencoder", "--data", str(digits_npz), "--epochs", "1"]
     assert cli.main([*argv, "--k", "3", "--limit", "64", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "| bernoulli_mixture |" in out and "| autoencoder |" in out

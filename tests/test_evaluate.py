@@ -6,12 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from conftest import model_inputs, small_hparams
 
 import zoo
 from zoo import layers as zl
 from zoo._tf import keras, tf, tfd, tfp
-from zoo.evaluate import active_units, bound, evaluate
+from zoo.evaluation import active_units, bound, evaluate
 from zoo.model import ZooModel, layers_of_type
 
 # ---- a linear-Gaussian model, whose marginal likelihood and posterior are known exactly ------------------
@@ -130,26 +129,22 @@ def test_bound_is_seeded_and_checks_its_arguments(linear_gaussian):
 # ---- evaluate() on the registered models -------------------------------------------------------------
 
 
-def _is_generative(model: ZooModel) -> bool:
-    return bool(layers_of_type(model, zl.HasPrior))
-
-
 @pytest.mark.parametrize("name", zoo.list_models())
-def test_evaluate_every_model(name, digits):
+def test_evaluate_every_model(name, digits, trained):
+    model = trained(name)
     x, y = digits
     x, y = x[:24], y[:24]
-    model = zoo.get(name, **small_hparams(name))
-    labels = y if model.is_conditional else None
+    labels = model.labels_or_none(y)
     results = evaluate(model, x, labels, k=8, batch_size=16, sample_batch_size=4, seed=1)
     assert all(np.isfinite(value) for value in results.values()), results
     if not model.has_latent_code:  # p(x) is exact: nothing to bound, no code to count
         assert set(results) == {"nll", "neg_elbo"} and results["neg_elbo"] == results["nll"]
-        exact = -np.mean(model(model_inputs(model, x, y)).log_prob(x).numpy())
+        exact = -np.mean(model(model.inputs_for(x, y)).log_prob(x).numpy())
         assert results["nll"] == pytest.approx(exact, rel=1e-6)
         return
     means = zoo.encode(model, x, labels).mean().numpy()
     assert results["active_units"] == active_units(means) and isinstance(results["active_units"], int)
-    if not _is_generative(model):
+    if not model.has_prior:
         assert set(results) == {"distortion", "active_units"}
         return
     assert set(results) == {"neg_elbo", "distortion", "rate", "nll_iwae_8", "active_units"}
@@ -165,10 +160,10 @@ def test_active_units_counts_dimensions_whose_mean_varies():
     assert active_units(means, threshold=0.001) == 3
 
 
-def test_evaluate_matches_training_kl_and_the_keras_loss(digits):
+def test_evaluate_matches_training_kl_and_the_keras_loss(digits, trained):
+    model = trained("dense_vae")
     x, _ = digits
     x = x[:100]
-    model = zoo.get("dense_vae", **small_hparams("dense_vae"))
     results = evaluate(model, x, k=50, seed=0)
     kl_layer = layers_of_type(model, zl.KLDivergence)[0]
     assert results["rate"] == pytest.approx(np.mean(kl_layer.kl_per_example(zoo.encode(model, x))), rel=1e-5)
@@ -177,18 +172,18 @@ def test_evaluate_matches_training_kl_and_the_keras_loss(digits):
     assert results["nll_iwae_50"] < results["neg_elbo"]
 
 
-def test_autoencoder_gets_distortion_only(digits):
+def test_autoencoder_gets_distortion_only(digits, trained):
+    model = trained("autoencoder")
     x, _ = digits
-    model = zoo.get("autoencoder", **small_hparams("autoencoder"))
     results = evaluate(model, x[:40], k=50, batch_size=16)
     likelihood = zoo.decode(model, zoo.encode(model, x[:40]).mean())
     assert results["distortion"] == pytest.approx(-np.mean(likelihood.log_prob(x[:40]).numpy()), rel=1e-6)
     assert set(results) == {"distortion", "active_units"}
 
 
-def test_evaluate_is_seeded_and_a_conditional_model_needs_labels(digits):
+def test_evaluate_is_seeded_and_a_conditional_model_needs_labels(digits, trained):
+    model = trained("cvae")
     x, y = digits
-    model = zoo.get("cvae", **small_hparams("cvae"))
     with pytest.raises(ValueError, match="labels="):
         evaluate(model, x[:8], k=2)
     by_int = evaluate(model, x[:8], y[:8], k=4, seed=0)
@@ -197,11 +192,11 @@ def test_evaluate_is_seeded_and_a_conditional_model_needs_labels(digits):
     assert by_int["nll_iwae_4"] != evaluate(model, x[:8], y[:8], k=4, seed=1)["nll_iwae_4"]
 
 
-def test_evaluate_rejects_bad_arguments(digits):
+def test_evaluate_rejects_bad_arguments(digits, trained):
+    model = trained("dense_vae")
     x, _ = digits
-    model = zoo.get("dense_vae", **small_hparams("dense_vae"))
     for kwargs, message in [
-        ({"k": 0}, "k must be"),
+        ({"k": 0}, "k must be a positive integer; got 0"),
         ({"batch_size": 0}, "batch_size must be"),
         ({"sample_batch_size": -1}, "sample_batch_size must be"),
     ]:

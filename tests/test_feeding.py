@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import model_inputs, small_hparams
+from conftest import small_hparams
 
 import zoo
 from zoo import feeding
@@ -21,7 +21,7 @@ def test_array_dataset_batches_every_example_once_per_epoch_and_reshuffles():
         assert all(bx.dtype == np.float32 and np.array_equal(by, 2 * bx) for bx, by in batches)
         assert sorted(np.concatenate([bx for bx, _ in batches]).ravel()) == list(range(10))
     orders = [np.concatenate([bx for bx, _ in batches]).ravel().tolist() for batches in epochs]
-    assert orders[0] != orders[1] != list(range(10))
+    assert orders[0] != orders[1] and list(range(10)) not in orders, orders  # shuffled, anew each epoch
 
 
 def test_array_dataset_keeps_an_input_list_as_one_input_and_predict_gets_x_alone():
@@ -37,6 +37,13 @@ def test_array_dataset_keeps_an_input_list_as_one_input_and_predict_gets_x_alone
 def every_call(monkeypatch):
     """Feed every call through the zoo pipeline, however short (the tests' calls are)."""
     monkeypatch.setattr(feeding, "MIN_BATCHES", 0)
+
+
+@pytest.fixture(scope="module")
+def scratch() -> dict[str, zoo.ZooModel]:
+    """Small models that the tests below fit freely: they check which path the data takes, not what the
+    model learns, so one model per name serves them all (and its traced steps with it)."""
+    return {name: zoo.get(name, **small_hparams(name)) for name in ("dense_vae", "cvae")}
 
 
 def _twin(name: str) -> tuple[zoo.ZooModel, zoo.ZooModel]:
@@ -68,10 +75,12 @@ def test_fit_on_arrays_trains_exactly_as_keras_would(digits, every_call):
 
 
 @pytest.mark.parametrize("name", ["dense_vae", "cvae"])  # images, and [images, labels]: all the pipeline sees
-def test_fit_evaluate_and_predict_feed_arrays_through_the_zoo_pipeline(name, digits, monkeypatch, every_call):
+def test_fit_evaluate_and_predict_feed_arrays_through_the_zoo_pipeline(
+    name, digits, scratch, monkeypatch, every_call
+):
     x, y = digits
-    model = zoo.get(name, **small_hparams(name))
-    inputs = model_inputs(model, x[:96], y[:96])
+    model = scratch[name]
+    inputs = model.inputs_for(x[:96], y[:96])
     calls = []
     original = feeding.array_dataset
     monkeypatch.setattr(
@@ -87,9 +96,9 @@ def test_fit_evaluate_and_predict_feed_arrays_through_the_zoo_pipeline(name, dig
     assert calls[2:] == [(48,), (48,)]
 
 
-def test_keras_gets_what_the_zoo_pipeline_does_not_cover(digits, monkeypatch, every_call):
+def test_keras_gets_what_the_zoo_pipeline_does_not_cover(digits, scratch, monkeypatch, every_call):
     x, _ = digits
-    model = zoo.get("dense_vae", **small_hparams("dense_vae"))
+    model = scratch["dense_vae"]
     monkeypatch.setattr(
         feeding, "array_dataset", lambda *args, **kwargs: pytest.fail("arrays were converted")
     )
@@ -100,16 +109,16 @@ def test_keras_gets_what_the_zoo_pipeline_does_not_cover(digits, monkeypatch, ev
     model.predict(x[:64], steps=1, verbose=0)
 
 
-def test_a_validation_split_that_leaves_no_training_data_says_so(digits, every_call):
+def test_a_validation_split_that_leaves_no_training_data_says_so(digits, trained, every_call):
+    model = trained("dense_vae")
     x, _ = digits
-    model = zoo.get("dense_vae", **small_hparams("dense_vae"))
     with pytest.raises(ValueError, match="leaves no training data out of 3 examples"):
         model.fit(x[:3], x[:3], validation_split=0.9, verbose=0)
 
 
-def test_short_calls_keep_keras_own_path_and_long_ones_take_the_zoo_pipeline(digits, monkeypatch):
+def test_short_calls_keep_keras_own_path_and_long_ones_take_the_zoo_pipeline(digits, scratch, monkeypatch):
     x, _ = digits
-    model = zoo.get("dense_vae", **small_hparams("dense_vae"))
+    model = scratch["dense_vae"]
     calls = []
     original = feeding.array_dataset
     monkeypatch.setattr(feeding, "array_dataset", lambda *a, **k: calls.append(a[2:]) or original(*a, **k))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import model_inputs, small_hparams
+from conftest import small_hparams
 
 import zoo
 from zoo import inference
@@ -15,16 +15,11 @@ from zoo.model import layers_of_type
 MODELS = zoo.list_models()
 
 
-def _is_generative(model: zoo.ZooModel) -> bool:
-    """A prior to draw codes from, or no code at all (the model's output is p(x) itself)."""
-    return not model.has_latent_code or bool(layers_of_type(model, zl.HasPrior))
-
-
 @pytest.mark.parametrize("name", MODELS)
-def test_reconstruct_every_model(name, digits):
+def test_reconstruct_every_model(name, digits, trained):
+    model = trained(name)
     x, y = digits
-    model = zoo.get(name, **small_hparams(name))
-    labels = y[:6] if model.is_conditional else None
+    labels = model.labels_or_none(y[:6])
     if not model.has_latent_code:
         with pytest.raises(ValueError, match="no encoder"):
             zoo.reconstruct(model, x[:6], labels)
@@ -39,10 +34,10 @@ def test_reconstruct_every_model(name, digits):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_sample_is_seeded(name):
-    model = zoo.get(name, **small_hparams(name))
-    labels = np.arange(5) if model.is_conditional else None
-    if not _is_generative(model):
+def test_sample_is_seeded(name, trained):
+    model = trained(name)
+    labels = model.labels_or_none(np.arange(5))
+    if not model.is_generative:
         with pytest.raises(ValueError, match="not generative"):
             zoo.sample(model, 4, labels=labels)
         return
@@ -54,10 +49,10 @@ def test_sample_is_seeded(name):
     assert drawn.shape == (5, 28, 28, 1) and np.isfinite(drawn).all()
 
 
-def test_a_mixture_without_latent_code_samples_its_components():
-    model = zoo.get("bernoulli_mixture", components=3)
+def test_a_mixture_without_latent_code_samples_its_components(trained):
+    model = trained("bernoulli_mixture")
     p_x = model(np.zeros((1, 28, 28, 1), np.float32))  # its output is p(x), whatever the input
-    prototypes = p_x.components_distribution.mean().numpy()[0]  # [3, 28, 28, 1]
+    prototypes = p_x.components_distribution.mean().numpy()[0]  # [20, 28, 28, 1]
     images = zoo.sample(model, 12, seed=0)
     assert all(any(np.array_equal(image, prototype) for prototype in prototypes) for image in images)
     assert set(np.unique(zoo.sample(model, 4, mode="sample", seed=0))) <= {0.0, 1.0}
@@ -72,9 +67,9 @@ def test_sample_draws_from_the_models_own_prior():
     np.testing.assert_allclose(zoo.sample(model, 4, seed=0), expected, atol=1e-5)
 
 
-def test_conditional_model_needs_labels_and_accepts_one_hot(digits):
+def test_conditional_model_needs_labels_and_accepts_one_hot(digits, trained):
+    model, dense_vae = trained("cvae"), trained("dense_vae")
     x, y = digits
-    model = zoo.get("cvae", **small_hparams("cvae"))
     with pytest.raises(ValueError, match="labels="):
         zoo.encode(model, x[:4])
     by_int = zoo.encode(model, x[:4], y[:4]).mean().numpy()
@@ -87,13 +82,13 @@ def test_conditional_model_needs_labels_and_accepts_one_hot(digits):
     with pytest.raises(ValueError, match="4 images but 3 labels"):
         zoo.encode(model, x[:4], y[:3])
     with pytest.raises(ValueError, match="not conditional"):
-        zoo.encode(zoo.get("dense_vae", **small_hparams("dense_vae")), x[:4], y[:4])
-    assert model_inputs(model, x, y)[1] is y
+        zoo.encode(dense_vae, x[:4], y[:4])
+    assert model.inputs_for(x, y)[1] is y
 
 
-def test_large_inputs_are_batched_with_the_same_results(digits):
+def test_large_inputs_are_batched_with_the_same_results(digits, trained):
+    model = trained("dense_vae")
     x, _ = digits
-    model = zoo.get("dense_vae", **small_hparams("dense_vae"))
     whole = zoo.encode(model, x[:20])
     batched = zoo.encode(model, tf.constant(x[:20]), batch_size=7)  # tensors work as well as arrays
     assert batched.batch_shape == [20] and batched.event_shape == [2]
@@ -108,10 +103,10 @@ def test_large_inputs_are_batched_with_the_same_results(digits):
 
 
 @pytest.mark.parametrize("name", ["dense_vae", "cvae"])
-def test_interpolate_walks_the_line_between_two_codes(name, digits):
+def test_interpolate_walks_the_line_between_two_codes(name, digits, trained):
+    model = trained(name)
     x, y = digits
-    model = zoo.get(name, **small_hparams(name))
-    labels = y[:3] if model.is_conditional else None
+    labels = model.labels_or_none(y[:3])
     path = inference.interpolate(model, x[:3], x[3:6], steps=5, labels=labels)
     assert path.shape == (3, 5, 28, 28, 1)
     np.testing.assert_allclose(path[:, 0], zoo.reconstruct(model, x[:3], labels), atol=1e-6)
@@ -122,11 +117,11 @@ def test_interpolate_walks_the_line_between_two_codes(name, digits):
     np.testing.assert_allclose(one, path[0], atol=1e-6)
 
 
-def test_bad_arguments_raise_clear_errors(digits):
+def test_bad_arguments_raise_clear_errors(digits, trained):
+    model = trained("dense_vae")
     x, _ = digits
-    model = zoo.get("dense_vae", **small_hparams("dense_vae"))
     for call, message in [
-        (lambda: zoo.sample(model, 0), "n must be an integer >= 1"),
+        (lambda: zoo.sample(model, 0), "n must be a positive integer"),
         (lambda: zoo.sample(model, 2, mode="median"), "mode must be one of"),
         (lambda: zoo.reconstruct(model, x[:2], batch_size=0), "batch_size must be"),
         (lambda: zoo.decode(model, np.zeros((3, 5))), "decodes z of shape \\[N, 2\\]"),

@@ -26,7 +26,7 @@ def test_a_model_saved_by_an_earlier_version_loads_and_computes_the_same(name):
     if not model.has_latent_code:
         computed = {"log_prob": model(data).log_prob(data), "mean": model(data).mean()}
     else:
-        labels = EXPECTED["labels"] if model.is_conditional else None
+        labels = model.labels_or_none(EXPECTED["labels"])
         posterior = zoo.encode(model, data, labels)
         computed = {
             "posterior_mean": posterior.mean(),

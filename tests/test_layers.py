@@ -9,6 +9,7 @@ import pytest
 
 from zoo import layers as zl
 from zoo._tf import keras, tf, tfd, tfpl
+from zoo.layers import corruption
 
 LATENT = 3
 
@@ -89,7 +90,7 @@ def test_beta_is_not_trained_and_can_be_assigned(features):
 @pytest.mark.parametrize(
     "layer",
     [
-        zl.MultivariateNormalTriL(4, convert_to_tensor="mean"),
+        zl.MultivariateNormalTriL(4, convert_to_tensor_fn="mean"),
         zl.IndependentBernoulli((28, 28, 1)),
         zl.KLDivergence(
             beta=0.5, estimator="mc", test_points=3, prior="mixture", components=3, free_bits=0.5
@@ -189,15 +190,15 @@ def test_mixture_prior_kl_is_the_monte_carlo_mean_of_log_q_minus_log_p(features)
     q = model.layers[1](model.layers[0](features))
     prior = kl_layer.prior()
     assert isinstance(prior, tfd.MixtureSameFamily) and prior.event_shape == [LATENT]
-    z = q.sample(20000, seed=5)
-    batch_means = tf.reduce_mean(q.log_prob(z) - prior.log_prob(z), axis=1).numpy()  # [20000]
+    z = q.sample(5000, seed=5)  # the reference, whose mean errs by 0.63 of the layer's standard error
+    batch_means = tf.reduce_mean(q.log_prob(z) - prior.log_prob(z), axis=1).numpy()  # [5000]
     standard_error = batch_means.std() / np.sqrt(2000)  # of the layer's estimate, from 2000 draws
     assert len(model.losses) == 1
     assert abs(model.losses[0].numpy() - batch_means.mean()) < 5 * standard_error
 
 
 def test_exact_kl_to_a_mixture_is_refused_with_the_fix():
-    with pytest.raises(ValueError, match="estimator='mc'"):
+    with pytest.raises(ValueError, match="no closed-form KL to a mixture prior: use estimator='mc'"):
         zl.KLDivergence(prior="mixture", estimator="exact")
 
 
@@ -253,7 +254,7 @@ def test_gaussian_likelihood_shapes_and_log_prob(scale):
     np.testing.assert_allclose(distribution.log_prob(x).numpy(), by_hand, rtol=1e-4)
 
 
-@pytest.mark.parametrize("kind", zl.Corruption.KINDS)
+@pytest.mark.parametrize("kind", corruption.KINDS)
 def test_corruption_acts_in_training_only(kind):
     x = (np.random.default_rng(0).random((64, 8, 8, 1)) > 0.5).astype(np.float32)
     layer = zl.Corruption(kind, 0.3)

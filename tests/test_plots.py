@@ -9,31 +9,10 @@ from __future__ import annotations
 import matplotlib.image
 import numpy as np
 import pytest
-from conftest import small_hparams
 from matplotlib.figure import Figure
 
 import zoo
 from zoo import plots
-
-
-@pytest.fixture(scope="module")
-def trained(digits):
-    """A dense VAE with a 2-D code trained for two epochs on the 512 digits, and its History."""
-    x, _ = digits
-    zoo.keras.utils.set_random_seed(0)
-    model = zoo.get("dense_vae", **small_hparams("dense_vae"))
-    return model, model.fit(x, x, epochs=2, batch_size=64, validation_split=0.25, verbose=0)
-
-
-@pytest.fixture(scope="module")
-def vae(trained):
-    return trained[0]
-
-
-@pytest.fixture(scope="module")
-def cvae():
-    zoo.keras.utils.set_random_seed(0)
-    return zoo.get("cvae", **small_hparams("cvae"))
 
 
 def _assert_png(fig: Figure, tmp_path, name: str) -> None:
@@ -45,7 +24,7 @@ def _assert_png(fig: Figure, tmp_path, name: str) -> None:
 
 
 def test_every_plot_of_a_vae_renders(trained, digits, tmp_path):
-    vae, history = trained
+    vae, history = trained("dense_vae"), trained.history("dense_vae")  # a 2-D code; loss and kl, 3 epochs
     x, y = digits
     figures = {
         "reconstructions": plots.reconstructions(vae, x[:8]),
@@ -56,15 +35,18 @@ def test_every_plot_of_a_vae_renders(trained, digits, tmp_path):
         "interpolations": plots.interpolations(vae, x[:3], x[3:6], steps=5),
         "one_interpolation": plots.interpolations(vae, x[0], x[1], steps=4),
         "curves": plots.training_curves(history),
-        "curves_from_dict": plots.training_curves({"loss": [3.0, 2.0, 1.5]}),
+        "curves_from_dict": plots.training_curves({"loss": [3.0, 2.0, 1.5], "val_loss": [3.2, 2.5, 2.2]}),
         "grid": plots.image_grid(x[:7, :, :, 0], ncols=3, title="digits"),
     }
     for name, fig in figures.items():
         _assert_png(fig, tmp_path, name)
-    assert len(figures["curves"].axes) == len(history.history) // 2  # one panel per metric
+    assert len(figures["curves"].axes) == len(history.history) == 2  # one panel per metric
+    (panel,) = figures["curves_from_dict"].axes  # the validation curve shares its metric's panel
+    assert [line.get_linestyle() for line in panel.lines] == ["-", "--"]
 
 
-def test_every_plot_of_a_conditional_model_renders(cvae, digits, tmp_path):
+def test_every_plot_of_a_conditional_model_renders(trained, digits, tmp_path):
+    cvae = trained("cvae")
     x, y = digits
     figures = {
         "reconstructions": plots.reconstructions(cvae, x[:6], y[:6]),
@@ -91,15 +73,16 @@ def test_latent_scatter_projects_larger_codes(digits, tmp_path):
         plots.latent_manifold(model)
 
 
-def test_seeded_plots_repeat(vae, tmp_path):
+def test_seeded_plots_repeat(trained, tmp_path):
+    vae = trained("dense_vae")
     first = plots.save_png(plots.samples(vae, n=10, seed=4), tmp_path / "a.png")
     second = plots.save_png(plots.samples(vae, n=10, seed=4), tmp_path / "b.png")
     np.testing.assert_array_equal(matplotlib.image.imread(first), matplotlib.image.imread(second))
 
 
-def test_plots_reject_what_they_cannot_draw(vae, digits):
+def test_plots_reject_what_they_cannot_draw(trained, digits):
+    vae, autoencoder = trained("dense_vae"), trained("autoencoder")
     x, _ = digits
-    autoencoder = zoo.get("autoencoder", **small_hparams("autoencoder"))
     with pytest.raises(ValueError, match="not generative"):
         plots.samples(autoencoder)
     with pytest.raises(ValueError, match="not generative"):

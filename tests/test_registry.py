@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
+
+import numpy as np
 import pytest
 
 import zoo
@@ -86,9 +91,39 @@ def test_register_rejects_bad_builders(monkeypatch):
         zoo.register(registry._REGISTRY["dense_vae"].builder, name="typo_vae", defaults={"latnt_dim": 2})
 
 
-def test_a_variant_pins_its_fixed_hyperparameters():
-    assert "network" not in zoo.defaults("conv_vae") and "hidden_units" not in zoo.defaults("conv_vae")
-    with pytest.raises(TypeError, match="conv_vae fixes network='conv'"):
-        zoo.get("conv_vae", network="dense")
-    assert zoo.get("conv_vae").hparams["network"] == "conv"
+def test_a_preset_changes_defaults_in_one_line_and_users_still_override_them():
     assert zoo.defaults("beta_vae")["beta"] == 4.0 and zoo.get("beta_vae", beta=2.0).hparams["beta"] == 2.0
+    assert zoo.defaults("bernoulli_mixture")["learning_rate"] == 0.2  # a training hyperparameter's default
+    assert zoo.defaults("dense_vae")["learning_rate"] == registry.TRAINING["learning_rate"]
+
+
+def test_every_model_takes_the_training_hyperparameters_and_compiles_with_them():
+    for name in zoo.list_models():
+        assert set(registry.TRAINING) <= set(zoo.defaults(name)), name
+    model = zoo.get("dense_vae", learning_rate=0.01, steps_per_execution=3)
+    assert np.isclose(model.optimizer.learning_rate.numpy(), 0.01) and model._steps_per_execution.numpy() == 3
+
+
+@pytest.mark.parametrize("builder", sorted({e.builder for e in registry._REGISTRY.values()}, key=str))
+def test_no_builder_takes_a_hyperparameter_it_ignores(builder):
+    """Every hyperparameter a builder takes is read in its body (a pinned, unused argument is not)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(builder)))
+    body = tree.body[0].body
+    read = {node.id for statement in body for node in ast.walk(statement) if isinstance(node, ast.Name)}
+    assert set(registry._signature(builder)) <= read, set(registry._signature(builder)) - read
+
+
+def test_get_takes_hyperparameters_by_keyword_only():
+    with pytest.raises(TypeError, match="positional"):
+        zoo.get("dense_vae", 8)
+
+
+def test_a_builder_that_returns_no_zoo_model_is_named(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+    def plain(latent_dim=2):
+        return zoo.keras.Sequential([zoo.keras.layers.Dense(latent_dim)])
+
+    zoo.register(plain)
+    with pytest.raises(TypeError, match="returned a .*Sequential; a zoo builder returns a zoo.ZooModel"):
+        zoo.get("plain")

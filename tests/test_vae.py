@@ -33,10 +33,8 @@ def test_mixture_prior_is_trained_and_sampled_from(digits):
     assert zoo.sample(model, 6, seed=0).shape == (6, 28, 28, 1)
 
 
-def test_mixture_prior_survives_saving(digits, tmp_path):
-    x, _ = digits
-    model = zoo.get("mixture_vae", **small_hparams("mixture_vae"), prior_components=3)
-    model.fit(x, x, epochs=1, batch_size=128, verbose=0)
+def test_mixture_prior_survives_saving(trained, tmp_path):
+    model = trained("mixture_vae")
     model.save(tmp_path / "m.keras")
     again = zoo.load(tmp_path / "m.keras")
     np.testing.assert_array_equal(_kl_layer(again).prior_locs.numpy(), _kl_layer(model).prior_locs.numpy())
@@ -65,10 +63,11 @@ def test_diagonal_posterior_option(digits):
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
-def test_gaussian_vae_trains_on_grey_levels_that_bernoulli_models_refuse():
+def test_gaussian_vae_trains_on_grey_levels_that_bernoulli_models_refuse(trained):
+    dense_vae = trained("dense_vae")
     x, _ = zoo.data.load("mnist-5k", split="test")  # grey levels in [0, 1]
     with pytest.raises(ValueError, match="binarize"):
-        zoo.get("dense_vae", **small_hparams("dense_vae")).fit(x, x, epochs=1, verbose=0)
+        dense_vae.fit(x, x, epochs=1, verbose=0)
     model = zoo.get("gaussian_vae", **small_hparams("gaussian_vae"))
     history = model.fit(x, x, epochs=3, batch_size=64, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
@@ -98,15 +97,17 @@ def test_kl_options_reach_the_kl_layer():
 @pytest.mark.slow
 def test_denoising_vae_cleans_corrupted_digits_better_than_a_plain_vae():
     """Same budget, same data: scored against the clean digits, the denoising VAE's reconstructions of
-    salt-and-pepper digits cost fewer nats than the plain VAE's. (Measured: 124 vs 163 nats/image.)"""
+    salt-and-pepper digits cost fewer nats than the plain VAE's. Measured: 133 vs 179 nats/image (131 vs 174
+    with seed 1) after 270 steps of batch 250 at learning rate 3e-3; 900 steps of batch 100 at 1e-3 gave
+    124 vs 163 in twice the time."""
     x, _ = zoo.data.load("mnist-5k", split="train", binarize=True)
     x_test, _ = zoo.data.load("mnist-5k", split="test", binarize=True)
     noisy = zl.Corruption("salt_and_pepper", 0.2)(x_test, training=True).numpy()
     nats = {}
     for name in ("dense_vae", "denoising_vae"):
         zoo.keras.utils.set_random_seed(0)
-        model = zoo.get(name, latent_dim=8, hidden_units=(256,))
-        model.fit(x, x, epochs=20, batch_size=100, verbose=0)
+        model = zoo.get(name, latent_dim=8, hidden_units=(256,), learning_rate=3e-3)
+        model.fit(x, x, epochs=15, batch_size=250, verbose=0)
         p = np.clip(zoo.reconstruct(model, noisy), 1e-6, 1 - 1e-6)
         nats[name] = -np.mean(np.sum(x_test * np.log(p) + (1 - x_test) * np.log(1 - p), axis=(1, 2, 3)))
     assert nats["denoising_vae"] < 0.9 * nats["dense_vae"], nats
@@ -131,6 +132,8 @@ def _mean_loss(model: zoo.ZooModel, x: np.ndarray, passes: int) -> tuple[float, 
 
 @pytest.fixture(scope="module")
 def trained_vae():
+    """A dense VAE trained on 2048 digits (96 steps: better trained than the shared one of conftest.py, so
+    its bounds are less noisy), and 512 digits it never saw."""
     x, _ = zoo.data.load("mnist-5k", split="train", binarize=True)
     zoo.keras.utils.set_random_seed(0)
     vae = zoo.get("dense_vae", **small_hparams("dense_vae"))
@@ -146,9 +149,17 @@ def test_iwae_with_one_sample_is_the_plain_vae_loss_on_the_same_weights(trained_
 
 
 def test_more_importance_samples_give_a_tighter_bound(trained_vae):
+    """The negative bound falls as k grows (it rises toward log p(x)). Measured for k = 1, 10, 50: 238.9,
+    235.3, 234.3 nats, each with a standard error of 0.03 to 0.08 over 3 passes. So no step may rise by more
+    than 4 standard errors (+ 0.1 nat: 3 passes estimate their error roughly), and k = 50 must beat k = 1 by
+    more than that."""
     vae, x = trained_vae
-    losses = [_mean_loss(_iwae_with_weights_of(vae, samples=k), x, passes=3)[0] for k in (1, 10, 50)]
-    assert losses[0] > losses[1] > losses[2], losses  # -bound decreases: the bound rises toward log p(x)
+    losses, errors = zip(
+        *(_mean_loss(_iwae_with_weights_of(vae, samples=k), x, passes=3) for k in (1, 10, 50)), strict=True
+    )
+    for i in range(2):
+        assert losses[i + 1] < losses[i] + 4 * np.hypot(errors[i], errors[i + 1]) + 0.1, (losses, errors)
+    assert losses[2] < losses[0] - 4 * np.hypot(errors[0], errors[2]) - 0.1, (losses, errors)
 
 
 def test_iwae_trains_saves_and_samples(digits, tmp_path):
@@ -164,6 +175,6 @@ def test_iwae_trains_saves_and_samples(digits, tmp_path):
     assert model.predict(x[:5], verbose=0).shape == (5, 28, 28, 1)
 
 
-def test_iwae_refuses_conditional_models():
-    with pytest.raises(ValueError, match="objective='iwae' is not available for conditional"):
-        zoo.get("cvae", objective="iwae")
+def test_a_conditional_iwae_cannot_be_asked_for():
+    with pytest.raises(TypeError, match="iwae has no hyperparameter 'num_classes'"):
+        zoo.get("iwae", num_classes=10)

@@ -6,10 +6,10 @@
 ['conv_cvae', 'cvae']
 """
 
-from zoo import callbacks, compare, data, inference, layers, plots, training
+from zoo import callbacks, compare, data, evaluation, inference, layers, plots, training
 from zoo import models as _models  # noqa: F401  (importing it registers the models)
 from zoo._tf import keras
-from zoo.evaluate import evaluate
+from zoo.evaluation import evaluate
 from zoo.inference import decode, encode, interpolate, reconstruct, sample
 from zoo.io import load
 from zoo.model import ZooModel
@@ -25,6 +25,7 @@ __all__ = [
     "describe",
     "encode",
     "evaluate",
+    "evaluation",
     "get",
     "interpolate",
     "inference",

@@ -1,7 +1,7 @@
 """Shared Keras building blocks: every model assembles its encoder and decoder from these.
 
-Each function returns a list of layers to splice into a `keras.Sequential`, so a model reads as
-`Sequential([*conv_encoder(...), *gaussian_posterior(...)])`.
+Each function returns a layer or a list of layers to splice into a `keras.Sequential`, so a model reads as
+`Sequential([*conv_encoder(...), *gaussian_posterior(...), kl_term(...)])`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ from collections.abc import Sequence
 
 from zoo import layers as zl
 from zoo._tf import keras
-
-POSTERIORS = {"full": zl.MultivariateNormalTriL, "diag": zl.MultivariateNormalDiag}
-LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 def dense_stack(
@@ -29,8 +26,20 @@ def dense_stack(
     return stack
 
 
-def conv_encoder(filters: Sequence[int]) -> list[keras.layers.Layer]:
-    """Stride-2 3x3 convolutions, then flatten: [N, H, W, C] -> [N, H/2^k * W/2^k * filters[-1]]."""
+def _check_conv_shape(input_shape: Sequence[int], filters: Sequence[int]) -> None:
+    """A conv encoder/decoder halves height and width once per filter: both must divide by 2^len(filters)."""
+    scale = 2 ** len(filters)
+    if input_shape[0] % scale or input_shape[1] % scale:
+        raise ValueError(
+            f"input_shape {tuple(input_shape)} does not fit filters={tuple(filters)}: height and width must be "
+            f"divisible by 2**len(filters) = {scale}. Pad the images or use fewer filters."
+        )
+
+
+def conv_encoder(input_shape: Sequence[int], filters: Sequence[int]) -> list[keras.layers.Layer]:
+    """Stride-2 3x3 convolutions, then flatten: [N, H, W, C] -> [N, H/2^k * W/2^k * filters[-1]], k =
+    len(filters). H and W must be divisible by 2^k (a ValueError says so)."""
+    _check_conv_shape(input_shape, filters)
     convs = [keras.layers.Conv2D(f, 3, strides=2, padding="same", activation="relu") for f in filters]
     return [*convs, keras.layers.Flatten()]
 
@@ -42,11 +51,10 @@ def deconv_decoder(
 
     A Dense layer makes an (H/2^k, W/2^k, filters[0]) map; stride-2 transposed convolutions upsample it
     back to (H, W); a 3x3 convolution gives `channels` outputs per pixel (the likelihood's parameters).
-    H and W must be divisible by 2^len(filters).
     """
-    height, width = output_shape[0], output_shape[1]
+    _check_conv_shape(output_shape, filters)
     scale = 2 ** len(filters)
-    start = (height // scale, width // scale, filters[0])
+    start = (output_shape[0] // scale, output_shape[1] // scale, filters[0])
     deconvs = [
         keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu") for f in filters
     ]
@@ -58,22 +66,31 @@ def deconv_decoder(
     ]
 
 
-def gaussian_posterior(
-    latent_dim: int, posterior: str = "full", kl: dict | None = None
-) -> list[keras.layers.Layer]:
+def corruption(kind: str, rate: float) -> list[keras.layers.Layer]:
+    """The denoising criterion's input corruption (`zl.Corruption`), or nothing for kind "none"."""
+    return [] if kind == "none" else [zl.Corruption(kind, rate)]
+
+
+def gaussian_posterior(latent_dim: int, posterior: str = "full") -> list[keras.layers.Layer]:
     """Encoder head: features [N, F] -> q(z|x), a Gaussian over [latent_dim] with full ("full") or diagonal
-    ("diag") covariance, followed by the `KLDivergence` layer that adds the KL term to the model's losses,
-    built from `kl` (beta, estimator, test_points, prior, components, free_bits). `kl=None`: no KL layer."""
-    family = POSTERIORS[posterior]
-    head = [keras.layers.Dense(family.params_size(latent_dim)), family(latent_dim, name="posterior")]
-    return head if kl is None else [*head, zl.KLDivergence(name="kl_divergence", **kl)]
+    ("diag") covariance (`zl.POSTERIORS`)."""
+    family = zl.POSTERIORS[posterior]
+    return [keras.layers.Dense(family.params_size(latent_dim)), family(latent_dim, name="posterior")]
 
 
-def likelihood(
-    event_shape: Sequence[int], kind: str = "bernoulli", scale: float | None = None
-) -> zl.tfpl.DistributionLambda:
-    """The decoder's output layer p(x|z): "bernoulli" pixels, or "gaussian" with a learned (`scale=None`)
-    or fixed standard deviation."""
+def kl_term(
+    prior: str, prior_components: int, beta: float, kl_estimator: str, kl_test_points: int, free_bits: float
+) -> zl.KLDivergence:
+    """The layer after q(z|x) that adds beta * KL(q(z|x) || p(z)) to the loss and owns the prior p(z):
+    the hyperparameters of the same names, as `zl.KLDivergence` takes them."""
+    return zl.KLDivergence(
+        beta, kl_estimator, kl_test_points, prior, prior_components, free_bits, name="kl_divergence"
+    )
+
+
+def likelihood(event_shape: Sequence[int], kind: str = "bernoulli", scale: float | None = None):
+    """The decoder's output layer p(x|z) (`zl.LIKELIHOODS`): "bernoulli" pixels, or "gaussian" with a learned
+    (`scale=None`) or fixed standard deviation."""
     if kind == "bernoulli":
         return zl.IndependentBernoulli(event_shape, name="likelihood")
     return zl.IndependentNormal(event_shape, scale=scale, name="likelihood")
@@ -82,3 +99,20 @@ def likelihood(
 def params_per_pixel(kind: str = "bernoulli", scale: float | None = None) -> int:
     """How many numbers the decoder emits per pixel and channel for the likelihood `kind`."""
     return 2 if kind == "gaussian" and scale is None else 1
+
+
+def dense_likelihood(
+    event_shape: Sequence[int], kind: str = "bernoulli", scale: float | None = None
+) -> list[keras.layers.Layer]:
+    """An MLP decoder's output: [N, F] -> a Dense layer of the likelihood's parameters -> p(x|z), event shape
+    `event_shape`."""
+    size = params_per_pixel(kind, scale) * math.prod(event_shape)
+    return [keras.layers.Dense(size), likelihood(event_shape, kind, scale)]
+
+
+def deconv_likelihood(
+    event_shape: Sequence[int], filters: Sequence[int], kind: str = "bernoulli", scale: float | None = None
+) -> list[keras.layers.Layer]:
+    """A conv decoder with its output: [N, latent] -> `deconv_decoder` with `filters` -> p(x|z)."""
+    channels = params_per_pixel(kind, scale) * event_shape[-1]
+    return [*deconv_decoder(event_shape, filters, channels), likelihood(event_shape, kind, scale)]

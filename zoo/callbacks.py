@@ -7,16 +7,16 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from zoo import io
+from zoo import checks, io
 from zoo import layers as zl
 from zoo._tf import keras, tf
+from zoo.files import TEMP_PREFIX, atomic_write, writable_folder, write_json
 from zoo.model import ZooModel, layers_of_type
 
 
@@ -47,16 +47,11 @@ class KLAnnealing(keras.callbacks.Callback):
         beta_max: float | None = None,
     ):
         super().__init__()
-        if schedule not in self.SCHEDULES:
-            raise ValueError(f"schedule must be one of {self.SCHEDULES}; got {schedule!r}.")
-        if warmup_steps < 1 or cycle_steps < 1:
-            raise ValueError(f"warmup_steps and cycle_steps must be >= 1; got {warmup_steps}, {cycle_steps}.")
-        if not 0 < ratio <= 1:
-            raise ValueError(f"ratio must be in (0, 1]; got {ratio}.")
-        if beta_max is not None and beta_max < 0:
-            raise ValueError(f"beta_max must be >= 0; got {beta_max}.")
-        self.schedule, self.warmup_steps, self.cycle_steps = schedule, warmup_steps, cycle_steps
-        self.ratio, self.beta_max = ratio, beta_max
+        self.schedule = checks.one_of("schedule", schedule, self.SCHEDULES)
+        self.warmup_steps = checks.integer("warmup_steps", warmup_steps)
+        self.cycle_steps = checks.integer("cycle_steps", cycle_steps)
+        self.ratio = checks.number("ratio", ratio, high=1.0, open_low=True, open_high=False)
+        self.beta_max = None if beta_max is None else checks.number("beta_max", beta_max)
 
     def beta_at(self, step: tf.Tensor | int, beta_max: float) -> tf.Tensor:
         """The scheduled beta at optimizer step `step` (0 for the first step): a float32 scalar tensor."""
@@ -90,63 +85,8 @@ class KLAnnealing(keras.callbacks.Callback):
 # ---- checkpoints -------------------------------------------------------------------------------------------
 
 CHECKPOINT_FILE = "checkpoint.json"
-TEMP_PREFIX = ".tmp-"
 _MODEL_PATTERN = "epoch-*.keras"
 _FORMAT = 1
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[str], Any]) -> None:
-    """Create or replace `path` all or nothing: `write(temporary_path)` in the same folder, flush it to
-    disk, then `os.replace` it onto `path`. A reader, or a rerun after SIGKILL or a power cut, sees the old
-    file or the new one, never a part. The temporary name keeps the suffix (`model.save` needs `.keras`)
-    and starts with `TEMP_PREFIX`, so a leftover is recognizable.
-
-    >>> atomic_write("run/model.keras", model.save)
-    """
-    path = Path(path)
-    temporary = path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.name}")
-    try:
-        write(str(temporary))
-        _fsync(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's data (or a folder's entries) to disk; folders cannot be opened on Windows."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except (IsADirectoryError, PermissionError):
-        return
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def write_json(value: Any) -> Callable[[str], None]:
-    """A writer for `atomic_write` that stores `value` as indented JSON."""
-    return lambda path: Path(path).write_text(json.dumps(value, indent=1) + "\n")
-
-
-def writable_folder(directory: str | os.PathLike) -> Path:
-    """`directory` as a Path, created if missing. Raises an OSError naming it if it cannot be written to,
-    before any training time is spent."""
-    directory = Path(directory)
-    probe = directory / f"{TEMP_PREFIX}probe"
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        atomic_write(probe, write_json(None))
-        probe.unlink()
-    except OSError as error:
-        raise OSError(
-            f"Cannot write to the folder {os.fspath(directory)!r} ({error.strerror or error}); "
-            "choose a writable folder."
-        ) from error
-    return directory
 
 
 @dataclass

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 import zoo
-from zoo import compare, plots, training
-from zoo.callbacks import atomic_write, checkpoint_epoch, write_json
+from zoo import checks, compare, plots, training
+from zoo.callbacks import checkpoint_epoch
+from zoo.files import atomic_write, write_json
 
 DEFAULT_DATA = "mnist"
 VALIDATION_SPLIT = 0.1
@@ -56,8 +57,7 @@ def command_train(args: argparse.Namespace) -> None:
     hparams = dict(parse_assignment(item) for item in args.set)
     model = zoo.get(args.model, **hparams)  # fail on a bad model name or --set before loading data
     for option, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
-        if value < 1:
-            raise ValueError(f"{option} must be at least 1; got {value}.")
+        checks.integer(option, value)
     x, labels = zoo.data.load(args.data, split="train", binarize=model.has_bernoulli_likelihood)
     settings = {
         "model": args.model,
@@ -75,7 +75,7 @@ def command_train(args: argparse.Namespace) -> None:
         run = training.train(
             run_dir,
             lambda: zoo.get(args.model, **hparams),
-            [x, labels] if model.is_conditional else x,
+            model.inputs_for(x, labels),
             x,
             epochs=args.epochs,
             batch_size=args.batch_size,
@@ -87,7 +87,7 @@ def command_train(args: argparse.Namespace) -> None:
         )
     final = {key: values[-1] for key, values in run.history.items()}
     print("final " + ", ".join(f"{key}={value:.2f}" for key, value in final.items()))
-    write_results(run, x[-10:], labels[-10:] if model.is_conditional else None, args.seed)
+    write_results(run, x[-10:], model.labels_or_none(labels[-10:]), args.seed)
     print(f"wrote {run_dir}")
 
 
@@ -126,7 +126,7 @@ def _test_data(model: zoo.ZooModel, name: str, limit: int | None) -> tuple[np.nd
     """Held-out images [N, H, W, C] (binarized for Bernoulli models) and labels [N] if conditional."""
     x, labels = zoo.data.load(name, split="test", binarize=model.has_bernoulli_likelihood)
     x, labels = x[:limit], labels[:limit]
-    return x, labels if model.is_conditional else None
+    return x, model.labels_or_none(labels)
 
 
 def command_evaluate(args: argparse.Namespace) -> None:

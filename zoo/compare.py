@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from zoo import inference, registry
+from zoo import checks, registry
 from zoo._tf import keras
-from zoo.evaluate import evaluate
+from zoo.evaluation import evaluate
 from zoo.model import ZooModel
 
 COLUMNS = (
@@ -161,7 +161,7 @@ def compare(
     """
     hparams = dict(hparams or {})
     _check_arguments(names, hparams, labels_train, labels_test)
-    epochs = inference.check_at_least("epochs", epochs, 1)
+    epochs = checks.integer("epochs", epochs)
     models: dict[str, ZooModel] = {}
     for name in names:  # build all first, so bad hyperparameters or missing labels fail before training
         keras.utils.set_random_seed(seed)
@@ -175,10 +175,9 @@ def compare(
     for name, model in models.items():
         keras.utils.set_random_seed(seed)
         timer = _EpochTimer()
-        inputs = [x_train, labels_train] if model.is_conditional else x_train
+        inputs = model.inputs_for(x_train, labels_train)
         model.fit(inputs, x_train, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[timer])
-        labels = labels_test if model.is_conditional else None
-        results = evaluate(model, x_test, labels=labels, k=k, seed=seed)
+        results = evaluate(model, x_test, labels=model.labels_or_none(labels_test), k=k, seed=seed)
         rows.append(_row(name, model, results, k, timer.seconds))
         if progress:
             scores = ", ".join(f"{c} {_format(rows[-1], c)}" for c in ("neg_elbo", "nll_iwae", "distortion"))

@@ -1,10 +1,11 @@
-"""Datasets, binarization, and the checks that stop bad data before training starts.
+"""Datasets, binarization, training pipelines, and the checks that stop bad data before training starts.
 
 Images are float32 arrays [N, H, W, C] in [0, 1]; labels are int64 arrays [N].
 
 >>> x, y = load("mnist-5k", split="train", binarize=True)
 >>> x.shape, x.dtype, y.shape
 ((4500, 28, 28, 1), dtype('float32'), (4500,))
+>>> model.fit(dataset(*load("mnist-5k"), labels=None), epochs=30)   # grey levels in, fresh binary draws out
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from zoo import checks, feeding
+from zoo._tf import tf
+
 SPLITS = ("train", "test", "all")
 DATASETS = ("mnist", "fashion_mnist", "mnist-5k")
 MNIST_5K_TEST_SIZE = 500
 BINARIZATIONS = ("threshold", "stochastic")
+DYNAMIC = "dynamic"
 
 
 def load(
@@ -71,6 +76,60 @@ def binarize_images(x: np.ndarray, method: str = "threshold", seed: int = 0) -> 
     if method == "threshold":
         return (x > 0.5).astype(np.float32)
     return (np.random.default_rng(seed).random(x.shape) < x).astype(np.float32)
+
+
+def dataset(
+    x: Any,
+    labels: Any = None,
+    batch_size: int = 128,
+    binarize: str | bool = DYNAMIC,
+    shuffle: bool = True,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """A `tf.data.Dataset` ready for `model.fit`: batches `(images, images)`, or `((images, labels [B, 1]),
+    images)` when labels are given (conditional models).
+
+    Args:
+        x: grey-level images [N, H, W, C] in [0, 1] (from `load(..., binarize=False)`).
+        labels: integer class ids [N] for a conditional model, or None. Default value: None.
+        batch_size: images per batch; the last batch of an epoch is short. Default value: 128.
+        binarize: "dynamic" (every image drawn anew as x_i ~ Bernoulli(grey level) in every epoch: the
+            literature's protocol for binary MNIST, Burda et al. 2015, which gives a Bernoulli model fresh
+            binary digits instead of the same ones, so it over-fits later), "stochastic" (one such draw,
+            fixed), "threshold" (x > 0.5), or False (grey levels as they are, for Gaussian pixels).
+            Default value: "dynamic".
+        shuffle: a new order every epoch. Default value: True.
+        seed: fixes the sequence of orders and of draws: the same seed gives the same batches, epoch by
+            epoch. Default value: 0.
+
+    Evaluate on one fixed binarization (`binarize_images(x, "stochastic", seed)`), not on fresh draws.
+    """
+    checks.one_of("binarize", binarize, (DYNAMIC, *BINARIZATIONS, False))
+    batch_size, seed = checks.integer("batch_size", batch_size), checks.integer("seed", seed, 0)
+    x = np.asarray(x)
+    if x.ndim < 2 or not np.issubdtype(x.dtype, np.floating) or not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise ValueError(
+            f"dataset takes grey-level images [N, H, W, C] of floats in [0, 1]; got an array of shape {x.shape} "
+            f"and dtype {x.dtype}. Load them with zoo.data.load(name) (binarize=False), or scale with x / 255."
+        )
+    if binarize in BINARIZATIONS:
+        x = binarize_images(x, binarize, seed)
+    inputs = x.astype(np.float32)
+    if labels is not None:
+        labels = np.asarray(labels)
+        check_labels(labels, len(x), int(labels.max()) + 1 if labels.size else 1, "dataset")
+        inputs = (inputs, labels.reshape(-1, 1).astype(np.int32))
+    batches = feeding.array_dataset(inputs, None, batch_size, shuffle, seed)  # ((images[, labels]),)
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)  # new every epoch
+
+    def example(batch: tuple, draw: tf.Tensor) -> tuple:
+        images = batch[0][0] if labels is not None else batch[0]
+        if binarize == DYNAMIC:
+            uniform = tf.random.stateless_uniform(tf.shape(images), seed=tf.stack([draw, 0]))
+            images = tf.cast(uniform < images, images.dtype)
+        return ((images, batch[0][1]) if labels is not None else images), images
+
+    return tf.data.Dataset.zip((batches, draws)).map(example).prefetch(2)
 
 
 def _to_unit_images(images: np.ndarray, source: str) -> np.ndarray:

@@ -65,13 +65,13 @@ def _as_tensors(value: Any) -> Any:
 
 
 def array_dataset(
-    x: Any, y: Any = None, batch_size: int | None = None, shuffle: bool = False
+    x: Any, y: Any = None, batch_size: int | None = None, shuffle: bool = False, seed: int | None = None
 ) -> tf.data.Dataset:
     """Batches of `(x, y)` (or `(x,)` when y is None, for `predict`) from in-memory arrays, autotuning off.
 
     x: an array [N, ...] or a list/tuple of arrays with the same N; y: an array [N, ...] or None.
     batch_size: examples per batch, the last one short (Keras' default: 32). shuffle: a new order every
-    epoch (seeded by `keras.utils.set_random_seed`).
+    epoch, the sequence of orders fixed by `seed` (None: by `keras.utils.set_random_seed`).
     """
     data = (_as_tensors(x),) if y is None else (_as_tensors(x), _as_tensors(y))
     sizes = [int(array.shape[0]) for array in tf.nest.flatten(data)]
@@ -82,7 +82,7 @@ def array_dataset(
     size = sizes[0]
     indices = tf.data.Dataset.range(size)
     if shuffle:
-        indices = indices.shuffle(size, reshuffle_each_iteration=True)
+        indices = indices.shuffle(size, seed=seed, reshuffle_each_iteration=True)
     indices = indices.batch(batch_size or _KERAS_DEFAULT_BATCH_SIZE)
     whole = tf.data.Dataset.from_tensors(data).repeat()  # not a graph constant: no 2 GB limit
 

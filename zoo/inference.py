@@ -16,20 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from zoo import data
+from zoo import checks, data
 from zoo import layers as zl
 from zoo._tf import tf, tfd, tfp
 from zoo.model import ZooModel, layers_of_type
 
 MODES = ("mean", "mode", "sample")
 BATCH_SIZE = 512
-
-
-def check_at_least(name: str, value: Any, minimum: int) -> int:
-    """`int(value)`, or a ValueError naming the argument if it is not an integer >= minimum."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
 
 
 def stateless_seeds(seed: int | tf.Tensor | None, n: int) -> list:
@@ -70,7 +63,6 @@ def labels_for(model: ZooModel, labels: Any, n: int) -> np.ndarray | None:
 
 def _chunks(tensor: tf.Tensor, labels: np.ndarray | None, batch_size: int) -> Iterator:
     """The network inputs (tensor, or [tensor, labels [B, 1]] if conditional) in slices of batch_size rows."""
-    batch_size = check_at_least("batch_size", batch_size, 1)
     for start in range(0, int(tensor.shape[0]), batch_size):
         rows = slice(start, start + batch_size)
         yield tensor[rows] if labels is None else [tensor[rows], labels[rows, None]]
@@ -86,15 +78,9 @@ def _images(model: ZooModel, x: Any) -> tf.Tensor:
     return tf.convert_to_tensor(x, dtype=tf.float32)
 
 
-def encode(model: ZooModel, x: Any, labels: Any = None, batch_size: int = BATCH_SIZE) -> tfd.Distribution:
-    """q(z|x): a distribution with batch shape [N] and event shape [latent_dim].
-
-    x: images [N, H, W, C] float32. For the plain autoencoder the code is deterministic and is returned as
-    a `tfd.Deterministic` distribution, so `.mean()` is the code either way. Inputs larger than
-    `batch_size` are encoded in slices and joined with `tfd.BatchConcat`.
-    """
-    x = _images(model, x)
-    labels = labels_for(model, labels, int(x.shape[0]))
+def encode_tensor(model: ZooModel, x: tf.Tensor, labels: np.ndarray | None, batch_size: int) -> tfd.Distribution:
+    """`encode` without the checks, for callers that made them once: x float32 [N, H, W, C], labels int32 [N]
+    or None."""
     parts = []
     for inputs in _chunks(x, labels, batch_size):
         posterior = model.encoder(inputs, training=False)
@@ -104,25 +90,41 @@ def encode(model: ZooModel, x: Any, labels: Any = None, batch_size: int = BATCH_
     return _concat(parts)
 
 
-def decode(model: ZooModel, z: Any, labels: Any = None, batch_size: int = BATCH_SIZE) -> tfd.Distribution:
-    """p(x|z): a distribution with batch shape [N] and event shape [H, W, C]. z: [N, latent_dim]."""
+def decode_tensor(model: ZooModel, z: tf.Tensor, labels: np.ndarray | None, batch_size: int) -> tfd.Distribution:
+    """`decode` without the checks: z float32 [N, latent_dim], labels int32 [N] or None."""
+    return _concat([model.decoder(inputs, training=False) for inputs in _chunks(z, labels, batch_size)])
+
+
+def encode(model: ZooModel, x: Any, labels: Any = None, batch_size: int = BATCH_SIZE) -> tfd.Distribution:
+    """q(z|x): a distribution with batch shape [N] and event shape [latent_dim].
+
+    x: images [N, H, W, C] float32. For the plain autoencoder the code is deterministic and is returned as
+    a `tfd.Deterministic` distribution, so `.mean()` is the code either way. Inputs larger than
+    `batch_size` are encoded in slices and joined with `tfd.BatchConcat`.
+    """
+    x = _images(model, x)
+    labels = labels_for(model, labels, int(x.shape[0]))
+    return encode_tensor(model, x, labels, checks.integer("batch_size", batch_size))
+
+
+def _codes(model: ZooModel, z: Any) -> tf.Tensor:
     z = tf.convert_to_tensor(z, dtype=tf.float32)
     if z.shape.rank != 2 or z.shape[1] != latent_dim(model) or z.shape[0] == 0:
         raise ValueError(
             f"{model.zoo_name} decodes z of shape [N, {latent_dim(model)}] with N >= 1; got {z.shape}."
         )
+    return z
+
+
+def decode(model: ZooModel, z: Any, labels: Any = None, batch_size: int = BATCH_SIZE) -> tfd.Distribution:
+    """p(x|z): a distribution with batch shape [N] and event shape [H, W, C]. z: [N, latent_dim]."""
+    z = _codes(model, z)
     labels = labels_for(model, labels, int(z.shape[0]))
-    return _concat([model.decoder(inputs, training=False) for inputs in _chunks(z, labels, batch_size)])
-
-
-def _check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}; got {mode!r}.")
-    return mode
+    return decode_tensor(model, z, labels, checks.integer("batch_size", batch_size))
 
 
 def _to_images(distribution: tfd.Distribution, mode: str, seed: int | tf.Tensor | None) -> np.ndarray:
-    if _check_mode(mode) == "sample":
+    if mode == "sample":
         return distribution.sample(seed=stateless_seeds(seed, 1)[0]).numpy()
     return getattr(distribution, mode)().numpy()
 
@@ -137,21 +139,23 @@ def reconstruct(
 ) -> np.ndarray:
     """Images [N, H, W, C] decoded from the posterior mean of each x: "mean" pixel probabilities, the
     "mode" (binary for Bernoulli pixels), or a "sample" (seeded by `seed`)."""
-    z = encode(model, x, labels, batch_size).mean()
-    return _to_images(decode(model, z, labels, batch_size), mode, seed)
+    mode, batch_size = checks.one_of("mode", mode, MODES), checks.integer("batch_size", batch_size)
+    x = _images(model, x)
+    labels = labels_for(model, labels, int(x.shape[0]))
+    z = encode_tensor(model, x, labels, batch_size).mean()
+    return _to_images(decode_tensor(model, z, labels, batch_size), mode, seed)
 
 
 def prior(model: ZooModel) -> tfd.Distribution:
     """The model's prior p(z) over [latent_dim], learned or fixed: what `prior()` of the layer holding it
     (a `zoo.layers.HasPrior`: the KL term, or the IWAE bound) returns. Raises a ValueError for a model
     without one, such as the plain autoencoder."""
-    prior_layers = layers_of_type(model, zl.HasPrior)
-    if not prior_layers:
+    if not model.has_prior:
         raise ValueError(
             f"{model.zoo_name} is not generative: it has no prior p(z) to sample from. Use a VAE such as "
             "zoo.get('dense_vae')."
         )
-    return prior_layers[0].prior()
+    return layers_of_type(model, zl.HasPrior)[0].prior()
 
 
 def sample(
@@ -168,13 +172,14 @@ def sample(
     A model with no latent code (the Bernoulli mixture) outputs p(x) itself: "sample" draws x ~ p(x), and
     "mean"/"mode" draw a mixture component c ~ p(c) (its discrete code) and show that component's mean/mode.
     """
-    n = check_at_least("n", n, 1)
+    n, mode = checks.integer("n", n), checks.one_of("mode", mode, MODES)
+    batch_size = checks.integer("batch_size", batch_size)
+    labels = labels_for(model, labels, n)  # refuses labels for an unconditional model
     if not model.has_latent_code:
-        labels_for(model, labels, n)  # refuses labels for an unconditional model
         return _sample_without_code(model, n, mode, seed)
     z_seed, x_seed = stateless_seeds(seed, 2)
     z = prior(model).sample(n, seed=z_seed)
-    return _to_images(decode(model, z, labels, batch_size), mode, x_seed)
+    return _to_images(decode_tensor(model, z, labels, batch_size), mode, x_seed)
 
 
 def _sample_without_code(model: ZooModel, n: int, mode: str, seed: int | None) -> np.ndarray:
@@ -182,7 +187,7 @@ def _sample_without_code(model: ZooModel, n: int, mode: str, seed: int | None) -
     (`tfd.MixtureSameFamily`) for the "mean" and "mode" modes."""
     p_x = model(tf.zeros([1, *model.inputs[0].shape[1:]]), training=False)  # batch shape [1]
     component_seed, x_seed = stateless_seeds(seed, 2)
-    if _check_mode(mode) == "sample":
+    if mode == "sample":
         return p_x.sample(n, seed=x_seed).numpy()[:, 0]
     component = p_x.mixture_distribution.sample(n, seed=component_seed)[:, 0]  # [n] ids in [0, K)
     return tf.gather(getattr(p_x.components_distribution, mode)()[0], component).numpy()
@@ -205,16 +210,18 @@ def interpolate(
     A conditional model uses `labels` (one, or one per pair) for both ends and for decoding. `mode` is as
     in `reconstruct`.
     """
-    steps = check_at_least("steps", steps, 2)
+    steps, mode = checks.integer("steps", steps, 2), checks.one_of("mode", mode, MODES)
+    batch_size = checks.integer("batch_size", batch_size)
     single = np.ndim(x_a) == len(model.inputs[0].shape) - 1
     x_a, x_b = (np.asarray(x)[None] if single else np.asarray(x) for x in (x_a, x_b))
     if x_a.shape != x_b.shape:
         raise ValueError(f"x_a and x_b must have the same shape; got {x_a.shape} and {x_b.shape}.")
     labels = labels_for(model, labels, len(x_a))
-    z_a, z_b = (encode(model, x, labels, batch_size).mean() for x in (x_a, x_b))  # [N, latent_dim] each
+    z_a, z_b = (encode_tensor(model, _images(model, x), labels, batch_size).mean() for x in (x_a, x_b))
     t = tf.linspace(0.0, 1.0, steps)[None, :, None]
     z = (1 - t) * z_a[:, None] + t * z_b[:, None]  # [N, steps, latent_dim]
     path_labels = None if labels is None else np.repeat(labels, steps)
-    images = _to_images(decode(model, tf.reshape(z, [-1, z.shape[-1]]), path_labels, batch_size), mode, seed)
+    path = decode_tensor(model, tf.reshape(z, [-1, z.shape[-1]]), path_labels, batch_size)
+    images = _to_images(path, mode, seed)
     images = images.reshape(len(x_a), steps, *images.shape[1:])
     return images[0] if single else images

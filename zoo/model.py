@@ -1,4 +1,4 @@
-"""`ZooModel`: the Keras model every zoo builder returns, and the two ways to assemble one.
+"""`ZooModel`: the Keras model every zoo builder returns, the two ways to assemble one, and how it is compiled.
 
 A ZooModel is a functional `keras.Model` joining an `encoder` and a `decoder` sub-model. It is a plain
 Keras model in every respect (`fit`, `save`, `keras.models.load_model`), plus:
@@ -61,6 +61,34 @@ class ZooModel(keras.Model):
         return one_hots[0].num_classes if one_hots else None
 
     @property
+    def has_prior(self) -> bool:
+        """True if the model holds a prior p(z) (a `zoo.layers.HasPrior` layer), learned or fixed: it has an
+        ELBO and can sample codes. False for the plain autoencoder and the Bernoulli mixture."""
+        return bool(layers_of_type(self, zl.HasPrior))
+
+    @property
+    def is_generative(self) -> bool:
+        """True if `zoo.sample` can draw new images: a prior over its codes, or no code at all (the model is
+        p(x) itself, as the Bernoulli mixture). False for the plain autoencoder."""
+        return self.has_prior or not self.has_latent_code
+
+    def inputs_for(self, x: Any, labels: Any = None) -> Any:
+        """What this model's `fit`/`evaluate`/`predict` take as inputs: `x`, or `[x, labels]` for a conditional
+        model. Labels given to an unconditional model are ignored, so one call serves every model:
+
+        >>> model.fit(model.inputs_for(x, labels), x, epochs=5)
+        """
+        if not self.is_conditional:
+            return x
+        if labels is None:
+            raise ValueError(f"{self.zoo_name} is conditional: pass labels=<integer class ids [N]>.")
+        return [x, labels]
+
+    def labels_or_none(self, labels: Any) -> Any:
+        """`labels` for a conditional model, None for an unconditional one (which refuses labels)."""
+        return labels if self.is_conditional else None
+
+    @property
     def has_bernoulli_likelihood(self) -> bool:
         """True if pixels are modelled as Bernoulli variables, so data must be binary."""
         return bool(layers_of_type(self, (zl.IndependentBernoulli, zl.BernoulliMixture)))
@@ -109,11 +137,12 @@ def compile_model(
 ) -> ZooModel:
     """Compile with Adam on the negative log-likelihood; the KL term arrives through `model.losses`.
 
-    `jit_compile=True` compiles the train, test and predict steps with XLA: an MLP model's step then runs
-    ~1.3x faster on CPU, but each `fit` pays a few seconds of compilation first. `steps_per_execution=K`
-    runs K steps per call from Keras' Python loop, which removes its per-step cost; batch-level callbacks
-    (the progress bar, users' own) then run every K steps. `KLAnnealing` stays exact at every step: it
-    computes beta inside the step (benchmarks/README.md).
+    These three are the training hyperparameters every model takes (`zoo.registry.TRAINING`): `zoo.get`
+    builds the network with the builder, then compiles it here. `jit_compile=True` compiles the train, test
+    and predict steps with XLA: an MLP model's step then runs ~1.3x faster on CPU, but each `fit` pays a few
+    seconds of compilation first. `steps_per_execution=K` runs K steps per call from Keras' Python loop,
+    which removes its per-step cost; batch-level callbacks (the progress bar, users' own) then run every K
+    steps. `KLAnnealing` stays exact at every step: it computes beta inside the step (benchmarks/README.md).
     """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
@@ -129,26 +158,22 @@ def assemble(
     latent_dim: int,
     encoder_layers: Sequence[keras.layers.Layer],
     decoder_layers: Sequence[keras.layers.Layer],
-    learning_rate: float,
     importance_weighted: zl.ImportanceWeighted | None = None,
-    **compile_options: Any,
 ) -> ZooModel:
     """Join `encoder_layers` ([N, *input_shape] -> q(z|x)) and `decoder_layers` ([N, latent_dim] -> p(x|z))
-    as two Sequentials into one compiled ZooModel: [N, *input_shape] -> p(x|z).
+    as two Sequentials, "encoder" and "decoder", into one ZooModel: [N, *input_shape] -> p(x|z).
 
     With `importance_weighted`, the model draws its k samples of z per example, decodes all k * N of them
-    and outputs that layer's importance-weighted bound instead (the IWAE). `compile_options` go to
-    `compile_model`.
+    and outputs that layer's importance-weighted bound instead (the IWAE).
     """
     encoder = keras.Sequential([keras.Input(input_shape), *encoder_layers], name="encoder")
     decoder = keras.Sequential([keras.Input((latent_dim,)), *decoder_layers], name="decoder")
     image = keras.Input(input_shape, name="image")
     posterior = encoder(image)
     if importance_weighted is None:
-        return compile_model(ZooModel(image, decoder(posterior)), learning_rate, **compile_options)
+        return ZooModel(image, decoder(posterior))
     z = zl.ImportanceSamples(importance_weighted.samples)(posterior)
-    output = importance_weighted([posterior, z, decoder(z)])
-    return compile_model(ZooModel(image, output), learning_rate, **compile_options)
+    return ZooModel(image, importance_weighted([posterior, z, decoder(z)]))
 
 
 def assemble_conditional(
@@ -158,8 +183,6 @@ def assemble_conditional(
     feature_layers: Sequence[keras.layers.Layer],
     encoder_layers: Sequence[keras.layers.Layer],
     decoder_layers: Sequence[keras.layers.Layer],
-    learning_rate: float,
-    **compile_options: Any,
 ) -> ZooModel:
     """A conditional model: inputs [image [N, *input_shape], label [N] int], output p(x|z, label).
 
@@ -179,5 +202,4 @@ def assemble_conditional(
     decoder = keras.Model([z, z_label], likelihood, name="decoder")
 
     image, label = keras.Input(input_shape, name="image"), keras.Input((1,), dtype="int32", name="label")
-    output = decoder([encoder([image, label]), label])
-    return compile_model(ZooModel([image, label], output), learning_rate, **compile_options)
+    return ZooModel([image, label], decoder([encoder([image, label]), label]))

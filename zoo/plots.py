@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from zoo import inference
+from zoo import checks, inference
 from zoo.model import ZooModel
 
 PROJECTIONS = ("pca", "first")
@@ -77,7 +77,7 @@ def _as_batch(images: np.ndarray) -> np.ndarray:
 
 def image_grid(images: np.ndarray, ncols: int = 10, title: str | None = None) -> Figure:
     """A grid of images [N, H, W, C] (or [N, H, W]) with values in [0, 1], ncols per row."""
-    ncols = inference.check_at_least("ncols", ncols, 1)
+    ncols = checks.integer("ncols", ncols)
     images = _as_batch(images)
     nrows = -(-len(images) // ncols)
     blank = np.ones((nrows * ncols - len(images), *images.shape[1:]), images.dtype)
@@ -93,7 +93,7 @@ def _first(labels: Any, n: int) -> Any:
 def reconstructions(model: ZooModel, x: np.ndarray, labels: Any = None, n: int = 10) -> Figure:
     """Top row: the first n images of x [N, H, W, C]; bottom row: their reconstructions (decoded posterior
     means, shown as pixel probabilities). Conditional models need `labels`."""
-    n = inference.check_at_least("n", n, 1)
+    n = checks.integer("n", n)
     x = np.asarray(x)[:n]
     recon = inference.reconstruct(model, x, _first(labels, n))
     return _tiled_figure(
@@ -106,7 +106,7 @@ def reconstructions(model: ZooModel, x: np.ndarray, labels: Any = None, n: int =
 def samples(model: ZooModel, n: int = 40, labels: Any = None, seed: int = 0) -> Figure:
     """n images decoded from z ~ p(z), 10 per row; conditional models cycle through the classes unless
     given labels (one, or n)."""
-    n = inference.check_at_least("n", n, 1)
+    n = checks.integer("n", n)
     if model.is_conditional and labels is None:
         labels = np.arange(n) % model.num_classes
     images = inference.sample(model, n, labels=labels, seed=seed)
@@ -136,7 +136,7 @@ def latent_scatter(model: ZooModel, x: np.ndarray, labels: Any = None, projectio
         raise ValueError(
             f"latent_scatter needs latent_dim >= 2; {model.zoo_name} has {inference.latent_dim(model)}."
         )
-    means = inference.encode(model, x, labels if model.is_conditional else None).mean().numpy()
+    means = inference.encode(model, x, model.labels_or_none(labels)).mean().numpy()
     points, axis_names = _project(means, projection)
     fig = Figure(figsize=(5.5, 4.5), layout="constrained")
     ax = fig.add_subplot()
@@ -165,7 +165,7 @@ def latent_manifold(model: ZooModel, n: int = 15, labels: Any = None, seed: int 
     """For a 2-D code: an n x n grid of images decoded from z on the prior's quantiles 5%..95% per
     dimension (Kingma & Welling 2014, fig. 4): z[0] grows left to right, z[1] bottom to top. A conditional
     model decodes every z with `labels` (one class id)."""
-    n = inference.check_at_least("n", n, 2)
+    n = checks.integer("n", n, 2)
     if inference.latent_dim(model) != 2:
         raise ValueError(
             f"latent_manifold needs a 2-D code; {model.zoo_name} has latent_dim={inference.latent_dim(model)}. "
@@ -195,7 +195,7 @@ def label_style_grid(
         raise ValueError(
             f"label_style_grid needs a conditional model such as zoo.get('cvae'); {model.zoo_name} is not."
         )
-    n = inference.check_at_least("n", n, 1)
+    n = checks.integer("n", n)
     classes = model.num_classes
     if x is None:
         z = inference.prior(model).sample(n, seed=inference.stateless_seeds(seed, 1)[0]).numpy()

@@ -1,12 +1,13 @@
 """The model registry: `@register` a builder, `get(name, **hparams)` a compiled model, `list_models()`.
 
-A builder is a function whose keyword arguments, all with defaults, are the model's hyperparameters. The
-signature is the single source of truth: `get` rejects unknown names with a suggestion, `defaults` and the
-command line read the defaults from it, and each value is checked by `zoo.hparams` before building.
+A builder is a function whose keyword arguments, all with defaults, are the hyperparameters of the network it
+builds; it returns an uncompiled `ZooModel`. The signature is the single source of truth: `get` rejects
+unknown names with a suggestion, `defaults` and the command line read the defaults from it, and each value
+is checked by `zoo.hparams` before building. Every model also takes the training hyperparameters
+`TRAINING` (learning rate, XLA, steps per execution), which `get` hands to `zoo.model.compile_model`.
 
-A family of models shares one builder: `register(builder, name="conv_vae", description=..., fixed={...},
-defaults={...})` registers a variant that pins some hyperparameters (users cannot override those) and
-changes the defaults of others, like timm's three-line model builders.
+A preset is one line that registers a builder again under another name with other defaults, like timm's
+model variants: `register(dense_vae, name="beta_vae", description=..., defaults={"beta": 4.0})`.
 """
 
 from __future__ import annotations
@@ -22,23 +23,25 @@ from typing import Any
 
 from zoo import hparams as hp
 from zoo._tf import tf
-from zoo.model import ZooModel
+from zoo.model import ZooModel, compile_model
 
 Builder = Callable[..., ZooModel]
+
+TRAINING = {"learning_rate": 1e-3, "jit_compile": False, "steps_per_execution": 1}
+"""The hyperparameters of `compile_model`, which every model takes, with their defaults."""
 
 
 @dataclass(frozen=True)
 class Entry:
     builder: Builder
     description: str
-    fixed: dict[str, Any] = field(default_factory=dict)
     defaults: dict[str, Any] = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, Entry] = {}
 
 
-def _check_builder(builder: Builder) -> dict[str, Any]:
+def _signature(builder: Builder) -> dict[str, Any]:
     """The builder's hyperparameters and defaults; each must have a default and a check in zoo.hparams."""
     found = {}
     for param in inspect.signature(builder).parameters.values():
@@ -46,9 +49,10 @@ def _check_builder(builder: Builder) -> dict[str, Any]:
             raise TypeError(
                 f"Builder {builder.__name__}: hyperparameter {param.name!r} needs a default value."
             )
-        if param.name not in hp.CHECKS:
+        if param.name not in hp.CHECKS or param.name in TRAINING:
             raise TypeError(
-                f"Builder {builder.__name__}: hyperparameter {param.name!r} has no check in zoo.hparams.CHECKS."
+                f"Builder {builder.__name__}: hyperparameter {param.name!r} has no check in zoo.hparams.CHECKS "
+                f"or is one of the training hyperparameters {tuple(TRAINING)} that zoo.get handles."
             )
         found[param.name] = param.default
     return found
@@ -59,26 +63,23 @@ def register(
     *,
     name: str | None = None,
     description: str | None = None,
-    fixed: dict[str, Any] | None = None,
     defaults: dict[str, Any] | None = None,
 ) -> Builder:
     """Register `builder` under `name` (default: its function name). Usable as a bare decorator.
 
     description: one line naming the model and its paper (default: the builder's docstring's first line).
-    fixed: hyperparameters this entry pins; `get` refuses to override them.
-    defaults: hyperparameters whose defaults this entry changes.
+    defaults: hyperparameters whose defaults this entry changes (the training ones included, e.g.
+        `{"learning_rate": 0.2}`).
     """
     name = name or builder.__name__
     if name in _REGISTRY:
         raise ValueError(f"A model named {name!r} is already registered.")
-    known = _check_builder(builder)
-    for key in {**(fixed or {}), **(defaults or {})}:
+    known = {**_signature(builder), **TRAINING}
+    for key in defaults or {}:
         if key not in known:
             raise TypeError(f"Model {name}: {builder.__name__} has no hyperparameter {key!r}.")
     doc = (inspect.getdoc(builder) or "").splitlines()
-    _REGISTRY[name] = Entry(
-        builder, description or (doc[0] if doc else ""), dict(fixed or {}), dict(defaults or {})
-    )
+    _REGISTRY[name] = Entry(builder, description or (doc[0] if doc else ""), dict(defaults or {}))
     return builder
 
 
@@ -96,15 +97,9 @@ def _entry(name: str) -> Entry:
 
 
 def defaults(name: str) -> dict[str, Any]:
-    """The hyperparameters a user may set for model `name`, with their defaults."""
+    """Every hyperparameter of model `name` with its default: the builder's, then the training ones."""
     entry = _entry(name)
-    signature = {p.name: p.default for p in inspect.signature(entry.builder).parameters.values()}
-    return {k: entry.defaults.get(k, v) for k, v in signature.items() if k not in entry.fixed}
-
-
-def settings(name: str) -> dict[str, Any]:
-    """Every hyperparameter model `name` is built with by default, the fixed ones included."""
-    return {**defaults(name), **_entry(name).fixed}
+    return {**_signature(entry.builder), **TRAINING, **entry.defaults}
 
 
 def describe(name: str) -> str:
@@ -112,7 +107,7 @@ def describe(name: str) -> str:
     return _entry(name).description
 
 
-def get(name: str, strategy: tf.distribute.Strategy | None = None, **hparams: Any) -> ZooModel:
+def get(name: str, *, strategy: tf.distribute.Strategy | None = None, **hparams: Any) -> ZooModel:
     """A new compiled model: `zoo.get("conv_vae", latent_dim=16)`. Overrides win over the defaults.
 
     strategy: a `tf.distribute.Strategy` (e.g. `tf.distribute.MirroredStrategy()`) to build and compile the
@@ -122,15 +117,13 @@ def get(name: str, strategy: tf.distribute.Strategy | None = None, **hparams: An
 
     Raises:
         KeyError: unknown model name (the message lists the known ones and suggests the closest).
-        TypeError: unknown hyperparameter (the message suggests the closest known one), or a `strategy`
-            that is not a `tf.distribute.Strategy`.
+        TypeError: unknown hyperparameter (the message suggests the closest known one), a `strategy` that
+            is not a `tf.distribute.Strategy`, or a builder that does not return a `ZooModel`.
         ValueError: invalid hyperparameter value (the message names it and the valid range).
     """
     entry = _entry(name)
     known = defaults(name)
     for key in hparams:
-        if key in entry.fixed:
-            raise TypeError(f"{name} fixes {key}={entry.fixed[key]!r}; pick another model to change it.")
         if key not in known:
             close = difflib.get_close_matches(key, list(known), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -140,10 +133,17 @@ def get(name: str, strategy: tf.distribute.Strategy | None = None, **hparams: An
             f"strategy must be a tf.distribute.Strategy, e.g. tf.distribute.MirroredStrategy(); "
             f"got {type(strategy).__name__}."
         )
-    values = hp.check({**settings(name), **hparams})
+    values = hp.check({**known, **hparams})
+    network = {key: value for key, value in values.items() if key not in TRAINING}
     try:
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
-            model = entry.builder(**values)
+            model = entry.builder(**network)
+            if not isinstance(model, ZooModel):
+                raise TypeError(
+                    f"The builder of {name} returned a {type(model).__module__}.{type(model).__name__}; a zoo "
+                    "builder returns a zoo.ZooModel made with zoo.model.assemble (tf_keras layers only)."
+                )
+            compile_model(model, **{key: values[key] for key in TRAINING})
     except tf.errors.OpError as error:
         # TensorFlow could not create the weights: out of memory, or more elements than a shape can hold
         shape = re.search(r"shape ?\[[0-9, ]*\]", error.message, flags=re.IGNORECASE)

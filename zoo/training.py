@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo import registry
+from zoo import checks, registry
 from zoo._tf import keras, tf
-from zoo.callbacks import CHECKPOINT_FILE, Checkpoint, writable_folder
+from zoo.callbacks import CHECKPOINT_FILE, Checkpoint
+from zoo.files import writable_folder
 from zoo.model import ZooModel
 
 try:
@@ -108,9 +109,7 @@ def train(
             corrupt checkpoint.
         OSError: the folder cannot be written, or another process is training in it.
     """
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    epochs, batch_size = checks.integer("epochs", epochs), checks.integer("batch_size", batch_size)
     directory = writable_folder(directory)
     metadata = json.loads(json.dumps(metadata or {}))  # as it reads back from the checkpoint
     with _exclusive(directory):
@@ -172,7 +171,7 @@ def distribute(model: ZooModel, strategy: tf.distribute.Strategy) -> ZooModel:
 
     >>> model = distribute(zoo.load("runs/dense_vae-3f2a9c1e/model.keras"), tf.distribute.MirroredStrategy())
     """
-    settable = registry.defaults(model.zoo_name)  # the fixed hyperparameters come with the name
+    settable = registry.defaults(model.zoo_name)  # a file of zoo 0.1 may hold hyperparameters since removed
     hparams = {key: value for key, value in model.hparams.items() if key in settable}
     return copy_state(model, registry.get(model.zoo_name, strategy=strategy, **hparams), strategy)
 

@@ -1,3 +1,11 @@
-"""Importing this package registers every model: one family per module."""
+"""Importing this package registers every model: one model per module, its presets beside it."""
 
-from zoo.models import autoencoder, bernoulli_mixture, vae  # noqa: F401
+from zoo.models import (  # noqa: F401
+    autoencoder,
+    bernoulli_mixture,
+    conv_cvae,
+    conv_vae,
+    cvae,
+    dense_vae,
+    iwae,
+)

@@ -5,8 +5,6 @@ still emits independent Bernoulli pixels, so it trains on the same negative log-
 cross-entropy, in nats) and is scored by the same evaluation as the VAEs.
 """
 
-import math
-
 from zoo import blocks
 from zoo._tf import keras
 from zoo.model import ZooModel, assemble
@@ -14,25 +12,12 @@ from zoo.registry import register
 
 
 @register
-def autoencoder(
-    input_shape=(28, 28, 1),
-    latent_dim=16,
-    hidden_units=(512, 256),
-    dropout=0.0,
-    learning_rate=1e-3,
-    jit_compile=False,
-    steps_per_execution=1,
-) -> ZooModel:
+def autoencoder(input_shape=(28, 28, 1), latent_dim=16, hidden_units=(512, 256), dropout=0.0) -> ZooModel:
     """Plain MLP autoencoder with a deterministic code; Bernoulli decoder (Hinton & Salakhutdinov 2006)."""
     encoder = [
         keras.layers.Flatten(),
         *blocks.dense_stack(hidden_units, dropout),
         keras.layers.Dense(latent_dim),
     ]
-    decoder = [
-        *blocks.dense_stack(hidden_units[::-1], dropout),
-        keras.layers.Dense(math.prod(input_shape)),
-        blocks.likelihood(input_shape, "bernoulli"),
-    ]
-    options = dict(jit_compile=jit_compile, steps_per_execution=steps_per_execution)
-    return assemble(input_shape, latent_dim, encoder, decoder, learning_rate, **options)
+    decoder = [*blocks.dense_stack(hidden_units[::-1], dropout), *blocks.dense_likelihood(input_shape)]
+    return assemble(input_shape, latent_dim, encoder, decoder)

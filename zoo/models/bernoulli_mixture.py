@@ -11,15 +11,15 @@ worse too (172.1 at 0.3, 174.3 at 0.5; benchmarks/README.md).
 
 from zoo import layers as zl
 from zoo._tf import keras
-from zoo.model import ZooModel, compile_model
+from zoo.model import ZooModel
 from zoo.registry import register
 
 
-@register
-def bernoulli_mixture(
-    input_shape=(28, 28, 1), components=20, learning_rate=0.2, jit_compile=False, steps_per_execution=1
-) -> ZooModel:
+def bernoulli_mixture(input_shape=(28, 28, 1), components=20) -> ZooModel:
     """Mixture of K independent-Bernoulli images, exact likelihood (Bishop 2006, sec. 9.3.3)."""
     image = keras.Input(input_shape, name="image")
     mixture = zl.BernoulliMixture(components, input_shape, name="likelihood")(image)
-    return compile_model(ZooModel(image, mixture), learning_rate, jit_compile, steps_per_execution)
+    return ZooModel(image, mixture)
+
+
+register(bernoulli_mixture, defaults={"learning_rate": 0.2})

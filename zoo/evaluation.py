@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import data, inference
+from zoo import checks, data, inference
 from zoo._tf import tf, tfd
 from zoo.model import ZooModel
 
@@ -64,8 +64,8 @@ def bound(
         "log_px": the IWAE bound log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x) <= log p(x), accumulated with
             a running log-sum-exp over sample batches (stable for any k).
     """
-    k = inference.check_at_least("k", k, 1)
-    sample_batch_size = inference.check_at_least("sample_batch_size", sample_batch_size, 1)
+    k = checks.integer("k", k)
+    sample_batch_size = checks.integer("sample_batch_size", sample_batch_size)
     sizes = [min(sample_batch_size, k - start) for start in range(0, k, sample_batch_size)]
     log_likelihood_sum = log_ratio_sum = 0.0
     log_weight_sumexp = -np.inf
@@ -108,18 +108,11 @@ def _log_likelihood_fn(model: ZooModel, x: tf.Tensor, labels: np.ndarray | None)
         size = int(z.shape[0])
         flat = tf.reshape(z, [-1, z.shape[-1]])  # row s * B + b holds z[s, b]
         tiled_labels = None if labels is None else np.tile(labels, size)
-        likelihood = inference.decode(model, flat, tiled_labels, batch_size=int(flat.shape[0]))
+        likelihood = inference.decode_tensor(model, flat, tiled_labels, batch_size=int(flat.shape[0]))
         tiled_x = tf.tile(x, [size] + [1] * (x.shape.rank - 1))
         return tf.reshape(likelihood.log_prob(tiled_x), [size, -1])
 
     return log_likelihood
-
-
-def _prior_or_none(model: ZooModel) -> tfd.Distribution | None:
-    try:
-        return inference.prior(model)
-    except ValueError:  # not generative: no prior p(z)
-        return None
 
 
 def evaluate(
@@ -159,13 +152,13 @@ def evaluate(
         ValueError: bad arguments (k < 1, ...), images or labels that do not fit the model, or labels
             missing for a conditional model.
     """
-    k = inference.check_at_least("k", k, 1)
-    batch_size = inference.check_at_least("batch_size", batch_size, 1)
-    sample_batch_size = inference.check_at_least("sample_batch_size", sample_batch_size, 1)
-    x = np.asarray(x)
+    k = checks.integer("k", k)
+    batch_size = checks.integer("batch_size", batch_size)
+    sample_batch_size = checks.integer("sample_batch_size", sample_batch_size)
+    x = np.asarray(x)  # checked once here; the batches go to the unchecked tensor functions
     data.check_images(x, tuple(model.inputs[0].shape[1:]), model.has_bernoulli_likelihood, model.zoo_name)
     labels = inference.labels_for(model, labels, len(x))
-    prior = _prior_or_none(model) if model.has_latent_code else None
+    prior = inference.prior(model) if model.has_prior else None
     starts = range(0, len(x), batch_size)
     sums: dict[str, float] = {}
     posterior_means = []
@@ -174,7 +167,7 @@ def evaluate(
         x_batch = tf.convert_to_tensor(x[rows], tf.float32)
         label_batch = None if labels is None else labels[rows]
         if model.has_latent_code:
-            posterior = inference.encode(model, x_batch, label_batch, batch_size=batch_size)
+            posterior = inference.encode_tensor(model, x_batch, label_batch, batch_size=batch_size)
             posterior_means.append(posterior.mean().numpy())
             log_likelihood = _log_likelihood_fn(model, x_batch, label_batch)
             samples = k if prior is not None else 1

@@ -1,0 +1,26 @@
+"""The conditional VAE with a convolutional encoder and a transposed-convolution decoder (Sohn et al. 2015,
+"Learning Structured Output Representation using Deep Conditional Generative Models").
+
+As `cvae`, with `conv_vae`'s networks: the one-hot label joins the flattened conv features in the encoder
+and the code in the decoder. Trains on `fit([x, labels], x)` with integer labels [N].
+"""
+
+from zoo import blocks
+from zoo.model import ZooModel, assemble_conditional
+from zoo.registry import register
+
+
+@register
+def conv_cvae(
+    input_shape=(28, 28, 1), num_classes=10, latent_dim=16, filters=(32, 64), posterior="full",
+    prior="normal", prior_components=10, beta=1.0, kl_estimator="auto", kl_test_points=1, free_bits=0.0,
+    likelihood="bernoulli", likelihood_scale=None,
+) -> ZooModel:  # fmt: skip
+    """Conditional VAE with conv encoder/decoder (Sohn et al. 2015)"""
+    encoder_head = [
+        *blocks.gaussian_posterior(latent_dim, posterior),
+        blocks.kl_term(prior, prior_components, beta, kl_estimator, kl_test_points, free_bits),
+    ]
+    decoder = blocks.deconv_likelihood(input_shape, filters[::-1], likelihood, likelihood_scale)
+    features = blocks.conv_encoder(input_shape, filters)
+    return assemble_conditional(input_shape, latent_dim, num_classes, features, encoder_head, decoder)
