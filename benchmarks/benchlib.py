@@ -46,6 +46,21 @@ def median(values: Iterable[float]) -> float:
     return float(statistics.median(list(values)))
 
 
+STATS = (("median", median), ("mean", lambda v: sum(v) / len(v)), ("max", max))  # of repeated timings
+
+
+def seconds_of(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], float]:
+    """A contestant for `alternate`: a function that calls fn(*args, **kwargs) and returns the seconds it
+    took. `seconds_of(fn, ...)()` times one call at once."""
+
+    def run() -> float:
+        start = time.perf_counter()
+        fn(*args, **kwargs)
+        return time.perf_counter() - start
+
+    return run
+
+
 def alternate(contestants: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
     """Call each contestant (a function returning the seconds it measured) once per repeat, rotating the
     order every repeat so no contestant always runs first; returns every measurement per contestant."""
@@ -57,6 +72,14 @@ def alternate(contestants: dict[str, Callable[[], float]], repeats: int) -> dict
             times[name].append(contestants[name]())
         log("  repeat {}: {}".format(repeat + 1, ", ".join(f"{n} {times[n][-1]:.2f}s" for n in names)))
     return times
+
+
+def first_line(error: BaseException) -> str:
+    """The error's type and the line of its message that says what failed (XLA's long messages hide it
+    among shapes and stack traces), at most 300 characters: what a results table shows for a failure."""
+    text = str(error).strip().splitlines()
+    detail = next((line for line in text if "Reading input" in line or "not supported" in line), None)
+    return f"{type(error).__name__}: {(detail or (text[0] if text else '')).strip()[:300]}"
 
 
 def memory_mb() -> dict[str, float]:

@@ -1,10 +1,10 @@
 """Multi-worker training on one machine: two worker processes on 127.0.0.1 under
 `tf.distribute.MultiWorkerMirroredStrategy`, each holding one replica, against one device.
 
-It runs the measurement of `tests/test_distribute.py` (which does the same with MirroredStrategy on two
-logical CPUs in CI): for each model, two full-batch training steps from the same weights on one device and
-on the two workers, with z ~ q(z|x) replaced by the mean of q so that the numbers are exact; the losses,
-the KL and the weights afterwards must agree. It is a script rather than a test because starting two
+It runs the measurement of `replicas.py` (which `tests/test_distribute.py` runs with MirroredStrategy on
+two logical CPUs in CI): for each model, two full-batch training steps from the same weights on one device
+and on the two workers, with z ~ q(z|x) replaced by the mean of q so that the numbers are exact; the
+losses, the KL and the weights afterwards must agree. It is a script rather than a test because starting two
 TensorFlow processes and their gRPC collectives takes about a minute on 2 CPU cores, more than the
 CI budget; run it by hand after touching the KL layer, the priors or the training loop:
 
@@ -27,9 +27,11 @@ import sys
 import time
 from pathlib import Path
 
+from replicas import TOLERANCE, measure
+
+from zoo._tf import tf
+
 HERE = Path(__file__).resolve().parent
-TESTS = HERE.parent / "tests"
-TOLERANCE = {"loss": 1e-5, "weights": 1e-4}  # as in tests/test_distribute.py
 
 
 def free_ports(n: int) -> list[int]:
@@ -45,11 +47,6 @@ def free_ports(n: int) -> list[int]:
 
 def worker(models: list[str]) -> None:
     """One worker process: TF_CONFIG is set by the launcher. Prints the measurement as one JSON line."""
-    sys.path.insert(0, str(TESTS))
-    from test_distribute import measure
-
-    from zoo._tf import tf
-
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     print(json.dumps(measure(models, strategy)), flush=True)
 

@@ -10,7 +10,7 @@ IWAE k=50 84.78).
 
 Every registered model is trained (a model the evaluation finds no likelihood bound for, such as the plain
 autoencoder, is skipped and listed as such), once for a fixed number of epochs and once for a fixed budget
-of wall-clock seconds, and scored by `zoo.evaluate.evaluate`:
+of wall-clock seconds, and scored by `zoo.evaluate`:
 
 - `neg_elbo`, `rate`, `distortion` and `active_units` on the whole test set (one sample z ~ q per image,
   `--elbo-k`), and
@@ -44,7 +44,6 @@ import zoo
 from zoo._tf import keras, tf
 from zoo.callbacks import KLAnnealing
 from zoo.cli import parse_assignment
-from zoo.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEST_DIR = ROOT.parent / "shared" / "data" / "mnist"
@@ -96,18 +95,11 @@ def load_training_set(name: str) -> tuple[np.ndarray, np.ndarray]:
 def training_dataset(
     model: zoo.ZooModel, x: np.ndarray, labels: np.ndarray, batch_size: int, seed: int
 ) -> tf.data.Dataset:
-    """Shuffled batches of (inputs, targets) for `fit`; Bernoulli models get a fresh binarization of every
-    image in every epoch (dynamic binarization), Gaussian models the grey levels."""
-    ds = tf.data.Dataset.from_tensor_slices((x, labels.astype(np.int32)[:, None]))
-    ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
-    bernoulli, conditional = model.has_bernoulli_likelihood, model.is_conditional
-
-    def prepare(images: tf.Tensor, label: tf.Tensor):
-        if bernoulli:
-            images = tf.cast(tf.random.uniform(tf.shape(images)) < images, tf.float32)
-        return ((images, label), images) if conditional else (images, images)
-
-    return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    """Shuffled batches for `fit` from `zoo.data.dataset`: Bernoulli models get a fresh binarization of
+    every image in every epoch (dynamic binarization), Gaussian models the grey levels."""
+    binarize = "dynamic" if model.has_bernoulli_likelihood else False
+    labels = model.labels_or_none(labels)
+    return zoo.data.dataset(x, labels, batch_size=batch_size, binarize=binarize, seed=seed)
 
 
 def test_images(model: zoo.ZooModel, x_grey: np.ndarray) -> np.ndarray:
@@ -206,19 +198,17 @@ def score(
     iwae_examples: int,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """`zoo.evaluate.evaluate` on the whole test set (neg_elbo, rate, distortion, active units) and, with
+    """`zoo.evaluate` on the whole test set (neg_elbo, rate, distortion, active units) and, with
     `iwae_k` samples, on its first `iwae_examples` images (the IWAE bound). Nats per example."""
-    conditional = model.is_conditional
+    labels = model.labels_or_none(labels)
     start = time.perf_counter()
-    results = evaluate(model, x_test, labels=labels if conditional else None, k=elbo_k, seed=seed)
+    results = zoo.evaluate(model, x_test, labels=labels, k=elbo_k, seed=seed)
     scores: dict[str, Any] = {k: v for k, v in results.items() if not k.startswith("nll_iwae")}
     scores["elbo_eval_seconds"] = time.perf_counter() - start
     if iwae_k > 0 and iwae_examples > 0 and ("neg_elbo" in results or f"nll_iwae_{elbo_k}" in results):
         start = time.perf_counter()
         rows = slice(0, iwae_examples)
-        tight = evaluate(
-            model, x_test[rows], labels=labels[rows] if conditional else None, k=iwae_k, seed=seed
-        )
+        tight = zoo.evaluate(model, x_test[rows], labels=None if labels is None else labels[rows], k=iwae_k, seed=seed)
         scores["nll_iwae"] = tight.get(f"nll_iwae_{iwae_k}")
         scores["neg_elbo_iwae_subset"] = tight.get("neg_elbo")
         scores["iwae_k"], scores["iwae_examples"] = iwae_k, min(iwae_examples, len(x_test))
@@ -226,12 +216,6 @@ def score(
     if "nll" in results:  # an exact likelihood (a mixture of Bernoullis): its own bound
         scores.setdefault("neg_elbo", results["nll"])
     return scores
-
-
-def is_generative(model: zoo.ZooModel, x: np.ndarray, labels: np.ndarray) -> bool:
-    """True if `zoo.evaluate` finds a likelihood bound for the model (False for the plain autoencoder)."""
-    results = evaluate(model, x[:2], labels=labels[:2] if model.is_conditional else None, k=2, seed=0)
-    return "nll" in results or "neg_elbo" in results
 
 
 # ---- the report -------------------------------------------------------------------------------------------
@@ -333,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     steps = math.ceil(len(x_train) / args.batch_size)
     for name in args.models or zoo.list_models():
         probe = build(name, hparams, args.seed, "constant", args.epochs, steps)
-        if not is_generative(probe, test_images(probe, x_test_grey[:2]), y_test[:2]):
+        if not probe.is_generative:
             results["skipped"][name] = "not generative: no prior, so no ELBO or likelihood"
             log(f"{name}: skipped (not generative)")
             continue

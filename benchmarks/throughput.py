@@ -8,6 +8,8 @@ Parts (all by default; pick some with --parts):
   summed over pixels) plus the closed-form KL of the full-covariance Gaussian posterior to N(0, I), with a
   reparameterized sample, Adam at the same learning rate and batch size, fed by `tf.data`. The contestants
   alternate in one process, several repeats, medians; the first (tracing) epoch is reported separately.
+- `breakdown`: where a gap would come from: the hand-written step, the zoo model in a plain GradientTape
+  step and its Keras `train_step`, interleaved on the same batches, without and with XLA.
 - `flops`: FLOPs per training example counted layer by layer, achieved GFLOP/s, against the machine's
   measured float32 matrix-multiply rate (numpy and TensorFlow).
 - `scaling`: epoch time of `fit` for 1k, 5k, 20k and 60k examples (it should be linear).
@@ -17,7 +19,7 @@ Parts (all by default; pick some with --parts):
   with the zoo's array feeding against stock Keras; the first calls' tracing with steps_per_execution 1
   and 8.
 - `xla`: `jit_compile=True` for every registered model with a short final batch (1,000 examples, batch
-  128): which train, evaluate and predict, with the error of those that fail, and the speed against
+  64): which train, evaluate and predict, with the error of those that fail, and the speed against
   the same model without XLA.
 
     python benchmarks/throughput.py                          # everything, about 15 minutes on 2 cores
@@ -25,15 +27,18 @@ Parts (all by default; pick some with --parts):
     python benchmarks/throughput.py --smoke --out /tmp/t     # seconds: the CI smoke run
 
 Writes `<name>.json` (every measurement) and `<name>.md` (the tables) to --out (name: throughput).
+
+This file runs the parts and measures those against the hand-written loop (ratio, breakdown, flops); the
+loop itself is `handwritten.py`, the parts that time the zoo alone (scaling, memory, calls, xla) are
+`costs.py`, and the tables are described in `report.py`.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,132 +46,22 @@ import numpy as np
 from benchlib import (
     RESULTS,
     alternate,
+    first_line,
     log,
     machine,
     median,
-    memory_mb,
-    table,
+    seconds_of,
     training_images,
     write_results,
 )
+from costs import check_xla, measure_calls, measure_memory, measure_scaling
+from handwritten import HandWritten
+from report import report
 
 import zoo
-from zoo import layers as zl
-from zoo._tf import keras, tf, tfp, tfpl
+from zoo._tf import keras, tf
 
 PARTS = ("ratio", "breakdown", "flops", "scaling", "memory", "calls", "xla")
-
-
-# ---- the hand-written twin --------------------------------------------------------------------------------
-
-
-def _deterministic_prefix(network: keras.Model) -> list[keras.layers.Layer]:
-    """The layers of an encoder or decoder Sequential before its first distribution layer."""
-    prefix = []
-    for layer in network.layers:
-        if isinstance(layer, tfpl.DistributionLambda):
-            return prefix
-        prefix.append(layer)
-    raise ValueError(f"{network.name} has no distribution layer: it is not a VAE part.")
-
-
-def _clone(network: keras.Model, input_shape: Sequence[int]) -> keras.Sequential:
-    """Fresh copies of `network`'s deterministic layers, with the same weights."""
-    layers = _deterministic_prefix(network)
-    clone = keras.Sequential(
-        [keras.Input(tuple(input_shape))] + [type(layer).from_config(layer.get_config()) for layer in layers]
-    )
-    for source, target in zip(layers, clone.layers, strict=True):
-        target.set_weights(source.get_weights())
-    return clone
-
-
-class HandWritten:
-    """The same VAE as a zoo model, trained by a hand-written `tf.function` step with the loss by hand.
-
-    `fit_epochs(x, epochs)` trains on the binary images x [N, H, W, 1] with a `tf.data` pipeline (shuffle
-    every epoch, batches of `batch_size`, prefetch), like `fit` with `shuffle=True`. `jit_compile=True`
-    compiles the step with XLA, the twin of a zoo model built with `jit_compile=True`.
-    """
-
-    def __init__(self, model: zoo.ZooModel, batch_size: int, learning_rate: float, jit_compile: bool = False):
-        posterior = next(x for x in model.encoder.layers if isinstance(x, tfpl.DistributionLambda))
-        if not isinstance(posterior, (zl.MultivariateNormalTriL, zl.MultivariateNormalDiag)):
-            raise ValueError(
-                f"{model.zoo_name}: no hand-written twin for a {type(posterior).__name__} posterior."
-            )
-        self.full = isinstance(posterior, zl.MultivariateNormalTriL)
-        self.latent_dim = posterior.event_size
-        self.image_shape = tuple(model.inputs[0].shape[1:])
-        self.encoder = _clone(model.encoder, self.image_shape)
-        self.decoder = _clone(model.decoder, (self.latent_dim,))
-        self.variables = self.encoder.trainable_variables + self.decoder.trainable_variables
-        self.optimizer = keras.optimizers.Adam(learning_rate)
-        self.batch_size = batch_size
-        self.step = tf.function(
-            self._step,
-            input_signature=[tf.TensorSpec((None, *self.image_shape), tf.float32)],
-            jit_compile=jit_compile,
-        )
-        self._datasets: dict[int, tf.data.Dataset] = {}
-
-    def kl_and_sample(self, params: tf.Tensor, noise: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """KL(q(z|x) || N(0, I)) [N] in closed form, and z = loc + L noise [N, d], from the encoder's output
-        params [N, params_size] (loc, then the scale's lower triangle, or its diagonal) and noise [N, d]."""
-        d = self.latent_dim
-        loc = params[:, :d]
-        if self.full:
-            tril = tfp.math.fill_triangular(params[:, d:])
-            scale_diag = tf.math.softplus(tf.linalg.diag_part(tril)) + 1e-5
-            # elementwise, not tf.linalg.set_diag, whose gradient XLA cannot compile for a short batch
-            off_diagonal = 1.0 - tf.eye(d, dtype=params.dtype)
-            scale = tril * off_diagonal + tf.linalg.diag(scale_diag)
-            z = loc + tf.linalg.matvec(scale, noise)
-            trace = tf.reduce_sum(tf.square(scale), axis=[-2, -1])  # tr(L L^T) = ||L||_F^2
-        else:
-            scale_diag = tf.math.softplus(params[:, d:]) + 1e-5
-            z = loc + scale_diag * noise
-            trace = tf.reduce_sum(tf.square(scale_diag), axis=-1)
-        log_det = tf.reduce_sum(tf.math.log(scale_diag), axis=-1)
-        return 0.5 * (trace + tf.reduce_sum(tf.square(loc), axis=-1) - d) - log_det, z
-
-    def distortion(self, x: tf.Tensor, z: tf.Tensor, training: bool = False) -> tf.Tensor:
-        """-log p(x|z) [N] for binary images x [N, H, W, C]: sigmoid cross-entropy summed over pixels."""
-        logits = tf.reshape(self.decoder(z, training=training), tf.shape(x))
-        return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), axis=[1, 2, 3])
-
-    def negative_elbo(self, x: tf.Tensor) -> tf.Tensor:
-        """Mean over the batch of -log p(x|z) + KL(q(z|x) || N(0, I)), z ~ q(z|x) reparameterized."""
-        params = self.encoder(x, training=True)
-        kl, z = self.kl_and_sample(params, tf.random.normal([tf.shape(x)[0], self.latent_dim]))
-        return tf.reduce_mean(self.distortion(x, z, training=True) + kl)
-
-    def _step(self, x: tf.Tensor) -> tf.Tensor:
-        with tf.GradientTape() as tape:
-            loss = self.negative_elbo(x)
-        self.optimizer.apply_gradients(zip(tape.gradient(loss, self.variables), self.variables, strict=True))
-        return loss
-
-    def dataset(self, x: np.ndarray) -> tf.data.Dataset:
-        key = id(x)
-        if key not in self._datasets:
-            ds = tf.data.Dataset.from_tensor_slices(x).shuffle(len(x), seed=0, reshuffle_each_iteration=True)
-            options = tf.data.Options()
-            options.autotune.enabled = False  # else each epoch's iterator may stall ~1 s on deletion
-            self._datasets[key] = ds.batch(self.batch_size).prefetch(2).with_options(options)
-        return self._datasets[key]
-
-    def fit_epochs(self, x: np.ndarray, epochs: int) -> float:
-        """Train `epochs` epochs on x; returns the last batch's loss."""
-        loss = tf.constant(0.0)
-        for _ in range(epochs):
-            for batch in self.dataset(x):
-                loss = self.step(batch)
-        return float(loss)
-
-
-def _inputs(model: zoo.ZooModel, x: np.ndarray, labels: np.ndarray):
-    return [x, labels] if model.is_conditional else x
 
 
 # ---- part: ratio ------------------------------------------------------------------------------------------
@@ -198,40 +93,23 @@ def measure_ratio(
         built.set_weights(model.get_weights())
         models[f"zoo_{variant}"] = built
 
-    def zoo_run(m: zoo.ZooModel, n_epochs: int) -> Callable[[], float]:
-        def run() -> float:
-            start = time.perf_counter()
-            m.fit(x, x, batch_size=batch_size, epochs=n_epochs, verbose=0)
-            return (time.perf_counter() - start) / n_epochs
-
-        return run
-
-    def hand_run(h: HandWritten, n_epochs: int) -> Callable[[], float]:
-        def run() -> float:
-            start = time.perf_counter()
-            h.fit_epochs(x, n_epochs)
-            return (time.perf_counter() - start) / n_epochs
-
-        return run
-
+    fit = {"batch_size": batch_size, "verbose": 0}
     log(f"{name}: first epoch (tracing) of each contestant")
     first, failed = {}, {}
     for key, m in list(models.items()):
         try:
-            first[key] = zoo_run(m, 1)()
+            first[key] = seconds_of(m.fit, x, x, epochs=1, **fit)()
         except Exception as error:  # e.g. XLA on a model it cannot compile: report it, time the others
-            failed[key] = _first_line(error)
+            failed[key] = first_line(error)
             del models[key]
             log(f"  {key} failed: {failed[key]}")
     for key, h in hands.items():
-        first[key] = hand_run(h, 1)()
+        first[key] = seconds_of(h.fit_epochs, x, 1)()
     log(f"{name}: {repeats} alternating repeats of {epochs} epochs on {len(x)} images")
-    contestants: dict[str, Callable[[], float]] = {key: zoo_run(m, epochs) for key, m in models.items()}
-    contestants.update({key: hand_run(h, epochs) for key, h in hands.items()})
-    times = alternate(contestants, repeats)
-    check_start = time.perf_counter()
-    zoo.data.check_model_inputs(model, x, x)
-    check_seconds = time.perf_counter() - check_start
+    contestants = {key: seconds_of(m.fit, x, x, epochs=epochs, **fit) for key, m in models.items()}
+    contestants.update({key: seconds_of(h.fit_epochs, x, epochs) for key, h in hands.items()})
+    times = {key: [t / epochs for t in block] for key, block in alternate(contestants, repeats).items()}
+    check_seconds = seconds_of(zoo.data.check_model_inputs, model, x, x)()
     result: dict[str, Any] = {
         "model": name,
         "examples": len(x),
@@ -262,7 +140,7 @@ def measure_ratio(
         rounds = []
         for _ in range(repeats):
             pairing = _Interleave(paired_hand, x)
-            m.fit(x, x, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[pairing])
+            m.fit(x, x, epochs=epochs, callbacks=[pairing], **fit)
             rounds.append(pairing.totals())
         interleaved[key] = {
             "rounds": rounds,
@@ -371,9 +249,7 @@ def measure_breakdown(
         for i in range(steps):
             batch = batches[i % len(batches)]
             for key, step in contestants.items():
-                start = time.perf_counter()
-                step(batch)
-                sums[key] += time.perf_counter() - start
+                sums[key] += seconds_of(step, batch)()
         for key, total in sums.items():
             totals[key].append(total)
         log("  " + ", ".join(f"{key} {total:.2f}s" for key, total in sums.items()))
@@ -422,463 +298,33 @@ def matmul_rates(size: int = 2048, repeats: int = 7) -> dict[str, float]:
     a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
     ta, tb = tf.constant(a), tf.constant(b)
     tf_matmul = tf.function(lambda u, v: tf.reduce_sum(tf.linalg.matmul(u, v)))
-
-    def numpy_run() -> float:
-        start = time.perf_counter()
-        np.matmul(a, b)
-        return time.perf_counter() - start
-
-    def tf_run() -> float:
-        start = time.perf_counter()
-        tf_matmul(ta, tb).numpy()
-        return time.perf_counter() - start
-
-    numpy_run(), tf_run()
-    times = alternate({"numpy": numpy_run, "tensorflow": tf_run}, repeats)
+    runs = {"numpy": seconds_of(np.matmul, a, b), "tensorflow": seconds_of(lambda: tf_matmul(ta, tb).numpy())}
+    for run in runs.values():
+        run()  # warm-up
+    times = alternate(runs, repeats)
     return {key: 2 * size**3 / median(values) / 1e9 for key, values in times.items()}
 
 
-# ---- part: scaling ----------------------------------------------------------------------------------------
-
-
-def measure_scaling(name: str, x: np.ndarray, sizes: Sequence[int], batch_size: int, repeats: int) -> dict:
-    """Seconds of one `fit` epoch on the first n examples, for each n in sizes; medians over repeats."""
-    keras.utils.set_random_seed(0)
-    model = zoo.get(name)
-    model.fit(x[: min(sizes)], x[: min(sizes)], batch_size=batch_size, epochs=1, verbose=0)  # tracing
-
-    def run(n: int) -> Callable[[], float]:
-        def timed() -> float:
-            start = time.perf_counter()
-            model.fit(x[:n], x[:n], batch_size=batch_size, epochs=1, verbose=0)
-            return time.perf_counter() - start
-
-        return timed
-
-    times = alternate({str(n): run(n) for n in sizes}, repeats)
-    seconds = {n: median(times[str(n)]) for n in sizes}
-    slope, intercept = np.polyfit(np.array(sizes, float), np.array([seconds[n] for n in sizes]), 1)
-    rows = [
-        {
-            "model": name,
-            "examples": n,
-            "seconds_per_epoch": seconds[n],
-            "microseconds_per_example": 1e6 * seconds[n] / n,
-            "relative_to_smallest": (seconds[n] / n) / (seconds[min(sizes)] / min(sizes)),
-        }
-        for n in sizes
-    ]
-    return {
-        "model": name,
-        "rows": rows,
-        "all_seconds": times,
-        "linear_fit_seconds": {"per_example": slope, "fixed": intercept},
-        "tracing_count": model.train_function.experimental_get_tracing_count(),
-    }
-
-
-# ---- part: memory -----------------------------------------------------------------------------------------
-
-
-class _MemoryLog(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.rss: list[float] = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.rss.append(memory_mb()["rss"])
-
-
-def measure_memory(name: str, x: np.ndarray, batch_size: int, epochs: int) -> dict[str, Any]:
-    """Resident MB after every epoch of one `fit(epochs=epochs)`, then after each of `epochs` calls of
-    `fit(epochs=1)`; growth per epoch over the second half of each (after the warm-up)."""
-    keras.utils.set_random_seed(0)
-    model = zoo.get(name)
-    before = memory_mb()
-    one_fit = _MemoryLog()
-    model.fit(x, x, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[one_fit])
-    repeated = []
-    for _ in range(epochs):
-        model.fit(x, x, batch_size=batch_size, epochs=1, verbose=0)
-        repeated.append(memory_mb()["rss"])
-
-    def growth(rss: list[float]) -> float:
-        half = rss[len(rss) // 2 :]
-        return float(np.polyfit(np.arange(len(half)), half, 1)[0]) if len(half) > 1 else 0.0
-
-    return {
-        "model": name,
-        "examples": len(x),
-        "epochs": epochs,
-        "rss_before_mb": before.get("rss"),
-        "rss_per_epoch_one_fit_mb": one_fit.rss,
-        "rss_per_epoch_repeated_fit_mb": repeated,
-        "growth_mb_per_epoch_one_fit": growth(one_fit.rss),
-        "growth_mb_per_epoch_repeated_fit": growth(repeated),
-        "peak_mb": memory_mb().get("peak"),
-    }
-
-
-# ---- part: calls ------------------------------------------------------------------------------------------
-
-
-class _EndStamp(keras.callbacks.Callback):
-    """The moment `fit` ran its last callback."""
-
-    def on_train_end(self, logs=None):
-        self.at = time.perf_counter()
-
-
-def measure_calls(name: str, x: np.ndarray, batch_size: int, calls: int) -> dict[str, Any]:
-    """What a call costs besides its steps, on one model.
-
-    Feeding: the seconds `fit` takes to return after its last callback, and whole `evaluate` and `predict`
-    calls, with the zoo's array feeding (`zoo.feeding`) against stock Keras on the same model
-    (`keras.Model.fit(model, ...)`), alternating, `calls` each. Tracing: the first and second `fit`
-    (one epoch), `evaluate` and `predict` of a freshly built model with steps_per_execution 1 and 8."""
-    model = zoo.get(name)
-
-    def fit_tail(fit: Callable[..., Any]) -> Callable[[], float]:
-        def run() -> float:
-            stamp = _EndStamp()
-            fit(x, x, batch_size=batch_size, epochs=1, verbose=0, callbacks=[stamp])
-            return time.perf_counter() - stamp.at
-
-        return run
-
-    def whole(call: Callable[..., Any], *args: np.ndarray) -> Callable[[], float]:
-        def run() -> float:
-            start = time.perf_counter()
-            call(*args, batch_size=batch_size, verbose=0)
-            return time.perf_counter() - start
-
-        return run
-
-    def stock(method: str) -> Callable[..., Any]:
-        return lambda *args, **kwargs: getattr(keras.Model, method)(model, *args, **kwargs)
-
-    contestants = {
-        "fit_tail": (fit_tail(model.fit), fit_tail(stock("fit"))),
-        "evaluate": (whole(model.evaluate, x, x), whole(stock("evaluate"), x, x)),
-        "predict": (whole(model.predict, x), whole(stock("predict"), x)),
-    }
-    runs = {
-        f"{who}_{call}": pair[i]
-        for call, pair in contestants.items()
-        for i, who in enumerate(("zoo", "keras"))
-    }
-    for run in runs.values():
-        run()  # trace every function first
-    times = alternate(runs, calls)
-    feeding = [
-        {
-            "model": name,
-            "call": call,
-            **{
-                f"{who}_{stat}": fn(times[f"{who}_{call}"]) for who in ("zoo", "keras") for stat, fn in _STATS
-            },
-        }
-        for call in contestants
-    ]
-    tracing = []
-    for spe in (1, 8):
-        fresh = zoo.get(name, steps_per_execution=spe)
-        row = {"model": name, "steps_per_execution": spe}
-        for call, run in (
-            ("fit", whole(functools.partial(fresh.fit, epochs=1), x, x)),
-            ("evaluate", whole(fresh.evaluate, x, x)),
-            ("predict", whole(fresh.predict, x)),
-        ):
-            row[f"{call}_first"], row[f"{call}_second"] = run(), run()
-        tracing.append(row)
-        log(
-            f"  steps_per_execution={spe}: "
-            + ", ".join(f"{k} {v:.2f}s" for k, v in row.items() if k.endswith("t"))
-        )
-    return {"feeding": feeding, "tracing": tracing}
-
-
-_STATS = (("median", median), ("mean", lambda v: sum(v) / len(v)), ("max", max))
-
-
-# ---- part: xla --------------------------------------------------------------------------------------------
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    detail = next((line for line in text if "Reading input" in line or "not supported" in line), None)
-    return f"{type(error).__name__}: {(detail or (text[0] if text else '')).strip()[:300]}"
-
-
-def check_xla(name: str, x: np.ndarray, labels: np.ndarray, batch_size: int, repeats: int) -> dict[str, Any]:
-    """Can model `name` train, evaluate and predict under `jit_compile=True` with a short final batch, and
-    how fast is one epoch against the same model without XLA (median of per-repeat ratios)."""
-    keras.utils.set_random_seed(0)
-    row: dict[str, Any] = {"model": name, "examples": len(x), "batch_size": batch_size}
-    try:
-        model = zoo.get(name, jit_compile=True)
-    except Exception as error:  # a clear rejection at build time is one of the two acceptable outcomes
-        row.update(fit=_first_line(error), evaluate="-", predict="-")
-        return row
-    plain = zoo.get(name)
-    plain.set_weights(model.get_weights())
-    data = _inputs(model, x, labels)
-    steps = {
-        "fit": lambda m: m.fit(data, x, batch_size=batch_size, epochs=1, verbose=0),
-        "evaluate": lambda m: m.evaluate(data, x, batch_size=batch_size, verbose=0),
-        "predict": lambda m: m.predict(data, batch_size=batch_size, verbose=0),
-    }
-    for key, step in steps.items():
-        try:
-            start = time.perf_counter()
-            step(model)
-            row[key] = "ok"
-            row[f"{key}_first_seconds"] = time.perf_counter() - start
-        except Exception as error:
-            row[key] = _first_line(error)
-    if row["fit"] == "ok" and repeats > 0:
-        steps["fit"](plain)
-
-        def timed(m: zoo.ZooModel) -> Callable[[], float]:
-            def run() -> float:
-                start = time.perf_counter()
-                steps["fit"](m)
-                return time.perf_counter() - start
-
-            return run
-
-        times = alternate({"xla": timed(model), "plain": timed(plain)}, repeats)
-        row["xla_over_plain_speed"] = median(p / t for p, t in zip(times["plain"], times["xla"], strict=True))
-    return row
-
-
-# ---- the report -------------------------------------------------------------------------------------------
-
-
-def report(results: dict[str, Any]) -> str:
-    """The Markdown tables of `results`."""
-    out = [
-        f"Machine: {results['machine']['cpu']}, {results['machine']['cores']} cores; "
-        f"TF {results['machine']['tensorflow']}, TFP {results['machine']['tensorflow_probability']}.",
-        "",
-    ]
-    if "ratio" in results:
-        rows = []
-        for r in results["ratio"]:
-            for key in r["seconds_per_epoch"]:
-                rows.append(
-                    {
-                        "model": r["model"],
-                        "contestant": key,
-                        "s_per_epoch": median(r["seconds_per_epoch"][key]),
-                        "images_per_s": r[f"{key}_images_per_s"],
-                        "ratio": r[f"{key}_over_hand"],
-                        "interleaved": r.get("interleaved", {}).get(key, {}).get("speed_vs_hand"),
-                        "first": r["first_epoch_seconds"][key],
-                        "traces": r["tracing_count"][key],
-                    }
-                )
-            xla_pair = r.get("interleaved", {}).get("zoo_xla_vs_hand_xla")
-            if xla_pair:
-                rows.append(
-                    {
-                        "model": r["model"],
-                        "contestant": "zoo_xla against hand_xla",
-                        "interleaved": xla_pair["speed_vs_hand"],
-                    }
-                )
-            for key, error in r.get("failed", {}).items():
-                rows.append({"model": r["model"], "contestant": key, "s_per_epoch": error})
-        out += [
-            "### Zoo `fit` against a hand-written `tf.function` loop (speed ratio, > 1 = zoo faster)",
-            "",
-            f"{results['ratio'][0]['examples']} examples, batch {results['ratio'][0]['batch_size']}, "
-            f"{results['ratio'][0]['repeats']} alternating repeats of {results['ratio'][0]['epochs_per_repeat']} "
-            "epochs; medians. Blocks: median over repeats of hand-written time / contestant time, each `fit` call "
-            "timed whole. Interleaved steps: one hand-written step after every zoo step inside one `fit`, "
-            "median over repeats of the two summed times (the finest pairing; excludes `fit`'s per-call set-up).",
-            "",
-            table(
-                rows,
-                [
-                    ("model", "model"),
-                    ("contestant", "contestant"),
-                    ("s_per_epoch", "s/epoch"),
-                    ("images_per_s", "images/s"),
-                    ("ratio", "speed vs hand-written (blocks)"),
-                    ("interleaved", "speed vs hand-written (interleaved steps)"),
-                    ("first", "first epoch s (tracing)"),
-                    ("traces", "traces"),
-                ],
-            ),
-            "",
-        ]
-        for r in results["ratio"]:
-            if "xla_break_even_epochs" in r:
-                epochs = r["xla_break_even_epochs"]
-                out += [
-                    f"`{r['model']}` with `jit_compile=True` pays for its compilation after "
-                    + (f"{epochs:.1f} epochs of these." if epochs is not None else "never: it is not faster.")
-                    + " (Compilation: the XLA first epoch's excess over its later epochs, beyond the plain "
-                    "model's tracing; divided by the seconds XLA saves per epoch.)",
-                    "",
-                ]
-    if "flops" in results:
-        f = results["flops"]
-        out += [
-            "### Achieved GFLOP/s",
-            "",
-            f"float32 matmul 2048x2048: numpy {f['matmul_gflops']['numpy']:.0f} GFLOP/s, "
-            f"TensorFlow {f['matmul_gflops']['tensorflow']:.0f} GFLOP/s.",
-            "",
-            table(
-                f["rows"],
-                [
-                    ("model", "model"),
-                    ("contestant", "contestant"),
-                    ("train_mflop_per_example", "MFLOP/example (train step)"),
-                    ("images_per_s", "images/s"),
-                    ("gflops", "GFLOP/s"),
-                    ("fraction_of_tf_matmul", "fraction of TF matmul rate"),
-                ],
-            ),
-            "",
-        ]
-    if "breakdown" in results:
-        rows = [
-            {
-                "model": b["model"],
-                "xla": "yes" if b.get("xla") else "no",
-                "part": key,
-                "seconds": median(b["seconds"][key]),
-                "speed": b[f"{key}_speed_vs_hand"],
-            }
-            for b in results["breakdown"]
-            for key in b["seconds"]
-        ]
-        out += [
-            "### Breakdown: the same training step three ways, interleaved on the same batches",
-            "",
-            f"{results['breakdown'][0]['steps']} steps of batch {results['breakdown'][0]['batch_size']} per repeat; "
-            "`zoo_layers` = the zoo model in a plain GradientTape step; `keras_train_step` = its Keras "
-            "`train_step` in a `tf.function`.",
-            "",
-            table(
-                rows,
-                [
-                    ("model", "model"),
-                    ("xla", "XLA (all three)"),
-                    ("part", "step"),
-                    ("seconds", "s per repeat"),
-                    ("speed", "speed vs hand-written"),
-                ],
-            ),
-            "",
-        ]
-    if "scaling" in results:
-        rows = [row for s in results["scaling"] for row in s["rows"]]
-        out += [
-            "### Epoch time against dataset size",
-            "",
-            table(
-                rows,
-                [
-                    ("model", "model"),
-                    ("examples", "examples"),
-                    ("seconds_per_epoch", "s/epoch"),
-                    ("microseconds_per_example", "us/example"),
-                    ("relative_to_smallest", "per-example cost vs smallest"),
-                ],
-            ),
-            "",
-        ]
-    if "memory" in results:
-        rows = []
-        for m in results["memory"]:
+def achieved_flops(ratio: Sequence[dict[str, Any]], rates: dict[str, float]) -> list[dict[str, Any]]:
+    """For every contestant of the `ratio` part: FLOPs per example of a training step, and the GFLOP/s
+    its images/s achieve, also as a fraction of the TensorFlow matmul rate in `rates` (GFLOP/s)."""
+    rows = []
+    for r in ratio:
+        flops = training_flops(zoo.get(r["model"]))
+        for key in r["seconds_per_epoch"]:
+            gflops = flops["train"] * r[f"{key}_images_per_s"] / 1e9
             rows.append(
                 {
-                    "model": m["model"],
-                    "epochs": m["epochs"],
-                    "rss_before": m["rss_before_mb"],
-                    "after_1": m["rss_per_epoch_one_fit_mb"][0],
-                    "after_last": m["rss_per_epoch_one_fit_mb"][-1],
-                    "growth_one": m["growth_mb_per_epoch_one_fit"],
-                    "after_repeated": m["rss_per_epoch_repeated_fit_mb"][-1],
-                    "growth_repeated": m["growth_mb_per_epoch_repeated_fit"],
-                    "peak": m["peak_mb"],
+                    "model": r["model"],
+                    "contestant": key,
+                    "train_mflop_per_example": flops["train"] / 1e6,
+                    "forward_mflop_per_example": flops["forward"] / 1e6,
+                    "images_per_s": r[f"{key}_images_per_s"],
+                    "gflops": gflops,
+                    "fraction_of_tf_matmul": gflops / rates["tensorflow"],
                 }
             )
-        out += [
-            "### Resident memory (MB) against epochs",
-            "",
-            table(
-                rows,
-                [
-                    ("model", "model"),
-                    ("epochs", "epochs"),
-                    ("rss_before", "before"),
-                    ("after_1", "after epoch 1"),
-                    ("after_last", "after last epoch (one fit)"),
-                    ("growth_one", "MB/epoch, 2nd half (one fit)"),
-                    ("after_repeated", f"after {rows[0]['epochs']} more fit(epochs=1) calls"),
-                    ("growth_repeated", "MB/epoch, 2nd half (repeated fit)"),
-                    ("peak", "peak"),
-                ],
-            ),
-            "",
-        ]
-    if "calls" in results:
-        feeding = [row for r in results["calls"] for row in r["feeding"]]
-        tracing = [row for r in results["calls"] for row in r["tracing"]]
-        out += [
-            "### What a call costs besides its steps",
-            "",
-            "Feeding: `fit_tail` = seconds from `fit`'s last callback to its return; `evaluate`, `predict` = the "
-            "whole call. The zoo's array feeding against stock Keras on the same model, alternating.",
-            "",
-            table(
-                feeding,
-                [
-                    ("model", "model"),
-                    ("call", "call"),
-                    *[(f"{who}_{stat}", f"{who} {stat} s") for who in ("zoo", "keras") for stat, _ in _STATS],
-                ],
-            ),
-            "",
-            "Tracing: the first and the second call on a freshly built model (`fit` one epoch).",
-            "",
-            table(
-                tracing,
-                [
-                    ("model", "model"),
-                    ("steps_per_execution", "steps_per_execution"),
-                    *[
-                        (f"{c}_{n}", f"{c} {n} s")
-                        for c in ("fit", "evaluate", "predict")
-                        for n in ("first", "second")
-                    ],
-                ],
-            ),
-            "",
-        ]
-    if "xla" in results:
-        out += [
-            "### `jit_compile=True` with a short final batch",
-            "",
-            table(
-                results["xla"],
-                [
-                    ("model", "model"),
-                    ("fit", "fit"),
-                    ("evaluate", "evaluate"),
-                    ("predict", "predict"),
-                    ("fit_first_seconds", "first fit s (compile)"),
-                    ("xla_over_plain_speed", "speed vs no XLA"),
-                ],
-            ),
-            "",
-        ]
-    return "\n".join(out)
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -964,23 +410,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if "flops" in args.parts:
         log("matmul rate")
         rates = matmul_rates(512 if args.smoke else 2048, 2 if args.smoke else 7)
-        rows = []
-        for r in results["ratio"]:
-            flops = training_flops(zoo.get(r["model"]))
-            for key in r["seconds_per_epoch"]:
-                gflops = flops["train"] * r[f"{key}_images_per_s"] / 1e9
-                rows.append(
-                    {
-                        "model": r["model"],
-                        "contestant": key,
-                        "train_mflop_per_example": flops["train"] / 1e6,
-                        "forward_mflop_per_example": flops["forward"] / 1e6,
-                        "images_per_s": r[f"{key}_images_per_s"],
-                        "gflops": gflops,
-                        "fraction_of_tf_matmul": gflops / rates["tensorflow"],
-                    }
-                )
-        results["flops"] = {"matmul_gflops": rates, "rows": rows}
+        results["flops"] = {"matmul_gflops": rates, "rows": achieved_flops(results["ratio"], rates)}
     if "scaling" in args.parts:
         results["scaling"] = []
         for name in args.models:

@@ -3,7 +3,7 @@
 Trains a model (default `dense_vae`; every VAE variant shares its builder's defaults) for a fixed number of
 epochs under each configuration: one change at a time from the current defaults (learning rate and
 schedule, batch size, latent size, widths, KL warm-up, dropout, posterior), or the configurations given with
---config. Scores each on held-out data with `zoo.evaluate.evaluate`: the official test set is never used
+--config. Scores each on held-out data with `zoo.evaluate`: the official test set is never used
 for tuning. Training uses mnist-5k's 4,500 "train" digits with dynamic binarization; validation its other
 500 digits, binarized once with a fixed seed.
 

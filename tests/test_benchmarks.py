@@ -54,10 +54,9 @@ def idx_folder(tmp_path: Path) -> Path:
 
 def test_hand_written_twin_computes_the_zoo_loss(bench, digits):
     # The throughput baseline must be the same network and the same loss, or the ratio means nothing.
-    throughput = bench("throughput")
     x = digits[0][:16]
     model = zoo.get("dense_vae", latent_dim=4, hidden_units=(32,))
-    hand = throughput.HandWritten(model, batch_size=16, learning_rate=1e-3)
+    hand = bench("handwritten").HandWritten(model, batch_size=16, learning_rate=1e-3)
     posterior = model.encoder(x)
     kl, z = hand.kl_and_sample(hand.encoder(x), tf.zeros([16, 4]))  # zero noise: z is the posterior mean
     prior = tfd.MultivariateNormalDiag(loc=tf.zeros(4))
@@ -67,9 +66,8 @@ def test_hand_written_twin_computes_the_zoo_loss(bench, digits):
 
 
 def test_hand_written_twin_trains_under_xla(bench, digits):
-    throughput = bench("throughput")
     model = zoo.get("dense_vae", latent_dim=4, hidden_units=(32,))
-    hand = throughput.HandWritten(model, batch_size=16, learning_rate=1e-3, jit_compile=True)
+    hand = bench("handwritten").HandWritten(model, batch_size=16, learning_rate=1e-3, jit_compile=True)
     before = [v.numpy().copy() for v in hand.variables]
     assert np.isfinite(float(hand.step(digits[0][:16])))
     assert any(not np.array_equal(a, v.numpy()) for a, v in zip(before, hand.variables, strict=True))
@@ -80,6 +78,13 @@ def test_xla_break_even_counts_epochs_until_compilation_is_repaid(bench):
     first = {"zoo": 3.0, "zoo_xla": 10.0}  # XLA compiles 7.5 s more than the plain model traces
     assert throughput.xla_break_even(first, {"zoo": [1.0, 1.0], "zoo_xla": [0.5, 0.5]}) == 15.0
     assert throughput.xla_break_even(first, {"zoo": [1.0], "zoo_xla": [1.2]}) is None
+
+
+def test_the_report_of_the_recorded_run_is_the_recorded_report(bench):
+    # report.py describes the tables as data; the committed results must still read the same.
+    results = BENCHMARKS / "results"
+    recorded = json.loads((results / "throughput.json").read_text())
+    assert bench("report").report(recorded) + "\n" == (results / "throughput.md").read_text()
 
 
 @pytest.mark.slow  # every part traces a few training functions: ~30 s alone, ~60 s on a loaded machine
