@@ -9,6 +9,7 @@ import pytest
 
 import zoo
 from zoo import data
+from zoo._tf import tf
 
 
 def test_mnist_5k_splits_are_disjoint_shuffled_real_digits():
@@ -161,3 +162,76 @@ def test_conditional_model_without_labels_says_how_to_call_it(digits, trained):
     x, _ = digits
     with pytest.raises(ValueError, match=r"takes \[images, labels\]"):
         model.fit(x[:16], x[:16], epochs=1, verbose=0)
+
+
+# ---- dataset(): dynamic binarization ----------------------------------------------------------------------
+
+
+def _epochs(ds, n: int = 2) -> list[list]:
+    """The batches of n passes over `ds` (what n epochs of `fit` see), as numpy structures."""
+    return [[tf.nest.map_structure(lambda t: t.numpy(), batch) for batch in ds] for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def grey():
+    x, y = zoo.data.load("mnist-5k", split="test")
+    return x[:40], y[:40]
+
+
+def test_dynamic_binarization_draws_anew_every_epoch_and_the_seed_repeats_the_draws(grey):
+    x, _ = grey
+    first, second = _epochs(zoo.data.dataset(x, batch_size=16, seed=3))
+    assert [len(inputs) for inputs, _ in first] == [16, 16, 8]
+    for inputs, targets in first + second:
+        assert np.array_equal(inputs, targets) and set(np.unique(inputs)) <= {0.0, 1.0}
+    epoch_one, epoch_two = (np.concatenate([inputs for inputs, _ in epoch]) for epoch in (first, second))
+    assert not np.array_equal(epoch_one, epoch_two)  # new order and new draws
+    again = _epochs(zoo.data.dataset(x, batch_size=16, seed=3))
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(first + second, again[0] + again[1], strict=True))
+    other = _epochs(zoo.data.dataset(x, batch_size=16, seed=4), 1)[0]
+    assert not np.array_equal(np.concatenate([i for i, _ in other]), epoch_one)
+
+
+def test_dynamic_draws_are_bernoulli_with_the_grey_level_as_probability(grey):
+    x, _ = grey
+    draws = [batch for epoch in _epochs(zoo.data.dataset(x, batch_size=40, shuffle=False), 50) for batch, _ in epoch]
+    frequency = np.mean(draws, axis=0)  # 50 draws of each pixel
+    assert np.abs(frequency - x).max() < 0.35 and abs(frequency.mean() - x.mean()) < 0.01
+    assert np.array_equal(frequency[x == 0], np.zeros(int((x == 0).sum())))
+
+
+def test_labels_stay_in_step_with_their_images_through_the_shuffle(grey):
+    x, y = grey
+    for (images, labels), targets in _epochs(zoo.data.dataset(x, y, batch_size=16, binarize=False))[1]:
+        rows = [int(np.flatnonzero((x == image).all(axis=(1, 2, 3)))[0]) for image in images]
+        assert np.array_equal(labels[:, 0], y[rows]) and labels.dtype == np.int32 and np.array_equal(images, targets)
+
+
+def test_fixed_binarizations_and_grey_levels(grey):
+    x, _ = grey
+    for binarize, expected in (("threshold", zoo.data.binarize_images(x)), (False, x)):
+        ((images, _),) = _epochs(zoo.data.dataset(x, batch_size=40, binarize=binarize, shuffle=False), 1)[0]
+        assert np.array_equal(images, expected)
+    stochastic = _epochs(zoo.data.dataset(x, batch_size=40, binarize="stochastic", shuffle=False))
+    assert np.array_equal(stochastic[0][0][0], stochastic[1][0][0])  # one draw, the same every epoch
+
+
+def test_a_model_trains_on_the_dataset(grey):
+    x, y = zoo.data.load("mnist-5k", split="train")
+    model = zoo.get("cvae", latent_dim=2, hidden_units=(32,))
+    history = model.fit(zoo.data.dataset(x[:512], y[:512], batch_size=64), epochs=2, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda x, y: zoo.data.dataset(x * 255), r"floats in \[0, 1\].*x / 255"),
+        (lambda x, y: zoo.data.dataset(x, binarize="otsu"), "binarize must be one of"),
+        (lambda x, y: zoo.data.dataset(x, y[:3]), "40 images but 3 labels"),
+        (lambda x, y: zoo.data.dataset(x, batch_size=0), "batch_size must be a positive integer"),
+    ],
+)
+def test_bad_input_to_dataset_is_named(grey, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(*grey)
