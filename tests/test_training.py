@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +34,23 @@ def fit(directory, x, epochs: int, **kwargs) -> training.Run:
     return training.train(
         directory, kwargs.pop("build", build()), x, x, epochs=epochs, batch_size=BATCH, **kwargs
     )
+
+
+METADATA = {"data": "mnist-5k", "batch_size": BATCH}
+
+
+@pytest.fixture(scope="module")
+def _one_epoch_run(digits, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("one_epoch")
+    fit(folder, digits[0][:EXAMPLES], epochs=1, metadata=METADATA)
+    return folder
+
+
+@pytest.fixture
+def one_epoch_run(_one_epoch_run, tmp_path) -> Path:
+    """This test's copy of a run folder with the checkpoint after epoch 1 of `fit` (metadata=METADATA) on the
+    first EXAMPLES digits: the tests that start from one epoch share its training."""
+    return shutil.copytree(_one_epoch_run, tmp_path / "run")
 
 
 def optimizer_state(model) -> list[np.ndarray]:
@@ -73,27 +91,25 @@ def test_checkpoint_holds_everything_and_a_rerun_resumes_where_it_stopped(digits
     assert int(further.model.optimizer.iterations.numpy()) == 3 * EXAMPLES // BATCH
 
 
-def test_a_checkpoint_of_another_run_is_refused_until_restart(digits, tmp_path):
-    x = digits[0][:EXAMPLES]
-    fit(tmp_path, x, epochs=1, metadata={"data": "mnist-5k", "batch_size": 64})
+def test_a_checkpoint_of_another_run_is_refused_until_restart(digits, one_epoch_run):
+    x, folder, other_batch = digits[0][:EXAMPLES], one_epoch_run, {**METADATA, "batch_size": 32}
     with pytest.raises(ValueError, match=r"different run.*model='dense_vae' \(now 'beta_vae'\)"):
-        fit(tmp_path, x, epochs=2, build=build("beta_vae"), metadata={"data": "mnist-5k", "batch_size": 64})
+        fit(folder, x, epochs=2, build=build("beta_vae"), metadata=METADATA)
     with pytest.raises(ValueError, match=r"different run.*batch_size=64 \(now 32\).*restart"):
-        fit(tmp_path, x, epochs=2, metadata={"data": "mnist-5k", "batch_size": 32})
-    run = fit(tmp_path, x, epochs=1, metadata={"data": "mnist-5k", "batch_size": 32}, restart=True)
+        fit(folder, x, epochs=2, metadata=other_batch)
+    run = fit(folder, x, epochs=1, metadata=other_batch, restart=True)
     assert run.initial_epoch == 0 and len(run.history["loss"]) == 1
 
 
-def test_leftovers_of_a_kill_during_a_save_are_ignored_and_cleaned(digits, tmp_path):
+def test_leftovers_of_a_kill_during_a_save_are_ignored_and_cleaned(digits, one_epoch_run):
     """Killed after writing the next model file (whole or in part) but before committing checkpoint.json."""
-    x = digits[0][:EXAMPLES]
-    fit(tmp_path, x, epochs=1)
-    whole = (tmp_path / "epoch-0001.keras").read_bytes()
-    (tmp_path / "epoch-0002.keras").write_bytes(whole)  # renamed into place, never committed
-    (tmp_path / ".tmp-999-epoch-0003.keras").write_bytes(whole[: len(whole) // 2])  # cut mid-write
-    run = fit(tmp_path, x, epochs=2)
+    x, folder = digits[0][:EXAMPLES], one_epoch_run
+    whole = (folder / "epoch-0001.keras").read_bytes()
+    (folder / "epoch-0002.keras").write_bytes(whole)  # renamed into place, never committed
+    (folder / ".tmp-999-epoch-0003.keras").write_bytes(whole[: len(whole) // 2])  # cut mid-write
+    run = fit(folder, x, epochs=2, metadata=METADATA)
     assert run.initial_epoch == 1 and len(run.history["loss"]) == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", CHECKPOINT_FILE, "epoch-0002.keras"]
+    assert sorted(p.name for p in folder.iterdir()) == [".lock", CHECKPOINT_FILE, "epoch-0002.keras"]
 
 
 def test_one_process_at_a_time_per_run_folder(digits, tmp_path):
