@@ -5,7 +5,7 @@ Images are float32 arrays [N, H, W, C] in [0, 1]; labels are int64 arrays [N].
 >>> x, y = load("mnist-5k", split="train", binarize=True)
 >>> x.shape, x.dtype, y.shape
 ((4500, 28, 28, 1), dtype('float32'), (4500,))
->>> model.fit(dataset(*load("mnist-5k"), labels=None), epochs=30)   # grey levels in, fresh binary draws out
+>>> model.fit(dataset(load("mnist-5k")[0]), epochs=30)   # grey levels in, fresh binary draws out
 """
 
 from __future__ import annotations
@@ -107,7 +107,9 @@ def dataset(
     checks.one_of("binarize", binarize, (DYNAMIC, *BINARIZATIONS, False))
     batch_size, seed = checks.integer("batch_size", batch_size), checks.integer("seed", seed, 0)
     x = np.asarray(x)
-    if x.ndim < 2 or not np.issubdtype(x.dtype, np.floating) or not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+    if x.ndim >= 2:  # shape, dtype, NaN: the checks every model runs on its images
+        check_images(x, x.shape[1:], bernoulli=False, model_name="dataset")
+    if x.ndim < 2 or x.min() < 0 or x.max() > 1:
         raise ValueError(
             f"dataset takes grey-level images [N, H, W, C] of floats in [0, 1]; got an array of shape {x.shape} "
             f"and dtype {x.dtype}. Load them with zoo.data.load(name) (binarize=False), or scale with x / 255."
