@@ -194,7 +194,11 @@ def test_dynamic_binarization_draws_anew_every_epoch_and_the_seed_repeats_the_dr
 
 def test_dynamic_draws_are_bernoulli_with_the_grey_level_as_probability(grey):
     x, _ = grey
-    draws = [batch for epoch in _epochs(zoo.data.dataset(x, batch_size=40, shuffle=False), 50) for batch, _ in epoch]
+    draws = [
+        batch
+        for epoch in _epochs(zoo.data.dataset(x, batch_size=40, shuffle=False), 50)
+        for batch, _ in epoch
+    ]
     frequency = np.mean(draws, axis=0)  # 50 draws of each pixel
     assert np.abs(frequency - x).max() < 0.35 and abs(frequency.mean() - x.mean()) < 0.01
     assert np.array_equal(frequency[x == 0], np.zeros(int((x == 0).sum())))
@@ -204,7 +208,11 @@ def test_labels_stay_in_step_with_their_images_through_the_shuffle(grey):
     x, y = grey
     for (images, labels), targets in _epochs(zoo.data.dataset(x, y, batch_size=16, binarize=False))[1]:
         rows = [int(np.flatnonzero((x == image).all(axis=(1, 2, 3)))[0]) for image in images]
-        assert np.array_equal(labels[:, 0], y[rows]) and labels.dtype == np.int32 and np.array_equal(images, targets)
+        assert (
+            np.array_equal(labels[:, 0], y[rows])
+            and labels.dtype == np.int32
+            and np.array_equal(images, targets)
+        )
 
 
 def test_fixed_binarizations_and_grey_levels(grey):
@@ -235,3 +243,35 @@ def test_a_model_trains_on_the_dataset(grey):
 def test_bad_input_to_dataset_is_named(grey, call, message):
     with pytest.raises(ValueError, match=message):
         call(*grey)
+
+
+def test_each_model_trains_and_is_scored_on_the_pixels_it_models(grey, trained):
+    x, y = grey
+    for name, binary, conditional in (
+        ("dense_vae", True, False),
+        ("cvae", True, True),
+        ("gaussian_vae", False, False),
+    ):
+        model = trained(name)
+        ((inputs, targets),) = _epochs(
+            zoo.data.training_dataset(model, x, y, batch_size=40, shuffle=False), 1
+        )[0]
+        images = inputs[0] if conditional else inputs
+        assert np.array_equal(images, targets) and isinstance(inputs, tuple) == conditional, name
+        if binary:  # drawn from the grey levels
+            assert set(np.unique(images)) <= {0.0, 1.0} and not np.array_equal(images, x), name
+        else:
+            assert np.array_equal(images, x), name
+        scored = zoo.data.evaluation_images(model, x, seed=5)
+        expected = zoo.data.binarize_images(x, "stochastic", seed=5) if binary else x
+        assert np.array_equal(scored, expected), name
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [(lambda x: x * 255, r"dense_vae takes grey-level images .*x / 255"), (lambda x: x[:, :20], "shape")],
+)
+def test_images_a_model_cannot_take_are_named(grey, trained, images, message):
+    for prepare in (zoo.data.training_dataset, zoo.data.evaluation_images):
+        with pytest.raises(ValueError, match=message):
+            prepare(trained("dense_vae"), images(grey[0]))

@@ -58,11 +58,13 @@ def command_train(args: argparse.Namespace) -> None:
     model = zoo.get(args.model, **hparams)  # fail on a bad model name or --set before loading data
     for option, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
         checks.integer(option, value)
-    x, labels = zoo.data.load(args.data, split="train", binarize=model.has_bernoulli_likelihood)
+    x, labels = zoo.data.load(args.data, split="train")
+    split_at = int(len(x) * (1 - VALIDATION_SPLIT))  # the last tenth is held out, as Keras' validation_split
     settings = {
         "model": args.model,
         "hparams": model.hparams,
         "data": args.data,
+        "binarize": "dynamic" if model.has_bernoulli_likelihood else False,
         "batch_size": args.batch_size,
         "validation_split": VALIDATION_SPLIT,
         "seed": args.seed,
@@ -70,16 +72,20 @@ def command_train(args: argparse.Namespace) -> None:
     run_dir = Path(args.out) / run_name(settings)
     done = 0 if args.restart else checkpoint_epoch(run_dir)
     print(f"run folder {run_dir}{_progress(done, args.epochs)}", flush=True)
+    # A resumed run draws other orders and binarizations than the epochs it has done.
+    train = zoo.data.training_dataset(
+        model, x[:split_at], labels[:split_at], args.batch_size, seed=args.seed + done
+    )
+    x_valid, y_valid = zoo.data.evaluation_images(model, x[split_at:], args.seed), labels[split_at:]
     with warnings.catch_warnings():  # a NaN loss raises TrainingDiverged, printed as the one error line
         warnings.filterwarnings("ignore", message="The loss became NaN/inf", category=RuntimeWarning)
         run = training.train(
             run_dir,
             lambda: zoo.get(args.model, **hparams),
-            model.inputs_for(x, labels),
-            x,
+            train,
             epochs=args.epochs,
             batch_size=args.batch_size,
-            validation_split=VALIDATION_SPLIT,
+            validation_data=(model.inputs_for(x_valid, y_valid), x_valid),
             seed=args.seed,
             verbose=args.verbose,
             metadata=settings,
@@ -87,7 +93,7 @@ def command_train(args: argparse.Namespace) -> None:
         )
     final = {key: values[-1] for key, values in run.history.items()}
     print("final " + ", ".join(f"{key}={value:.2f}" for key, value in final.items()))
-    write_results(run, x[-10:], model.labels_or_none(labels[-10:]), args.seed)
+    write_results(run, x_valid[-10:], model.labels_or_none(y_valid[-10:]), args.seed)
     print(f"wrote {run_dir}")
 
 
@@ -122,16 +128,18 @@ def load_target(target: str) -> zoo.ZooModel:
     return zoo.load(path / "model.keras" if path.is_dir() else path)
 
 
-def _test_data(model: zoo.ZooModel, name: str, limit: int | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Held-out images [N, H, W, C] (binarized for Bernoulli models) and labels [N] if conditional."""
-    x, labels = zoo.data.load(name, split="test", binarize=model.has_bernoulli_likelihood)
-    x, labels = x[:limit], labels[:limit]
-    return x, model.labels_or_none(labels)
+def _test_data(
+    model: zoo.ZooModel, name: str, limit: int | None, seed: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Held-out images [N, H, W, C] as the model is scored on them (`zoo.data.evaluation_images`: one fixed
+    binarization for Bernoulli models) and labels [N] if conditional."""
+    x, labels = zoo.data.load(name, split="test")
+    return zoo.data.evaluation_images(model, x[:limit], seed), model.labels_or_none(labels[:limit])
 
 
 def command_evaluate(args: argparse.Namespace) -> None:
     model = load_target(args.target)
-    x, labels = _test_data(model, args.data, args.limit)
+    x, labels = _test_data(model, args.data, args.limit, args.seed)
     results = zoo.evaluate(model, x, labels=labels, k=args.k, seed=args.seed)
     print(f"{model.zoo_name} on {len(x)} held-out images of {args.data} (nats per example, k={args.k})")
     for key, value in results.items():
@@ -148,8 +156,8 @@ def command_sample(args: argparse.Namespace) -> None:
 def command_compare(args: argparse.Namespace) -> None:
     for name in args.models:
         zoo.defaults(name)  # fail on an unknown name before loading data
-    x_train, y_train = zoo.data.load(args.data, split="train", binarize=True)
-    x_test, y_test = zoo.data.load(args.data, split="test", binarize=True)
+    x_train, y_train = zoo.data.load(args.data, split="train")  # grey levels: compare binarizes per model
+    x_test, y_test = zoo.data.load(args.data, split="test")
     rows, models = compare.compare(
         args.models,
         x_train,

@@ -2,8 +2,8 @@
 
 >>> import zoo
 >>> from zoo.compare import compare, to_markdown
->>> x_train, _ = zoo.data.load("mnist-5k", split="train", binarize=True)   # [4500, 28, 28, 1]
->>> x_test, _ = zoo.data.load("mnist-5k", split="test", binarize=True)     # [500, 28, 28, 1]
+>>> x_train, _ = zoo.data.load("mnist-5k", split="train")   # grey levels [4500, 28, 28, 1]
+>>> x_test, _ = zoo.data.load("mnist-5k", split="test")     # [500, 28, 28, 1]
 >>> rows, models = compare(["dense_vae", "bernoulli_mixture"], x_train, x_test, epochs=10)
 >>> print(to_markdown(rows))
 | name | likelihood | neg_elbo | rate | distortion | nll_iwae | active_units | params | sec_per_epoch |
@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import checks, registry
+from zoo import checks, data, registry
 from zoo._tf import keras
 from zoo.evaluation import evaluate
 from zoo.model import ZooModel
@@ -129,8 +129,12 @@ def compare(
 
     Args:
         names: registered model names, e.g. `zoo.list_models()`; one row each, in this order.
-        x_train: training images [N, H, W, C] float32 (binary {0, 1} for Bernoulli pixel models).
-        x_test: held-out images [M, H, W, C], scored by `zoo.evaluate`.
+        x_train: training images [N, H, W, C] float32 in [0, 1], grey levels (or already binary): models with
+            Bernoulli pixels train on a fresh binarization of every image in every epoch, the others on the
+            grey levels (`zoo.data.training_dataset`).
+        x_test: held-out images [M, H, W, C] in [0, 1], scored by `zoo.evaluate` as
+            `zoo.data.evaluation_images` gives them (one fixed binarization, seeded by `seed`, for
+            Bernoulli pixels).
         epochs: training epochs for every model (the same budget for all).
         batch_size: training batch size for every model. Default value: 64.
         labels_train: integer class ids [N]; needed if a model is conditional (`cvae`, `conv_cvae`),
@@ -175,9 +179,10 @@ def compare(
     for name, model in models.items():
         keras.utils.set_random_seed(seed)
         timer = _EpochTimer()
-        inputs = model.inputs_for(x_train, labels_train)
-        model.fit(inputs, x_train, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[timer])
-        results = evaluate(model, x_test, labels=model.labels_or_none(labels_test), k=k, seed=seed)
+        train = data.training_dataset(model, x_train, labels_train, batch_size, seed=seed)
+        model.fit(train, epochs=epochs, verbose=0, callbacks=[timer])
+        x_scored = data.evaluation_images(model, x_test, seed)
+        results = evaluate(model, x_scored, labels=model.labels_or_none(labels_test), k=k, seed=seed)
         rows.append(_row(name, model, results, k, timer.seconds))
         if progress:
             scores = ", ".join(f"{c} {_format(rows[-1], c)}" for c in ("neg_elbo", "nll_iwae", "distortion"))

@@ -90,7 +90,8 @@ def dataset(
     images)` when labels are given (conditional models).
 
     Args:
-        x: grey-level images [N, H, W, C] in [0, 1] (from `load(..., binarize=False)`).
+        x: grey-level images [N, H, W, C] in [0, 1] (from `load(..., binarize=False)`); any real values
+            with binarize=False.
         labels: integer class ids [N] for a conditional model, or None. Default value: None.
         batch_size: images per batch; the last batch of an epoch is short. Default value: 128.
         binarize: "dynamic" (every image drawn anew as x_i ~ Bernoulli(grey level) in every epoch: the
@@ -109,11 +110,8 @@ def dataset(
     x = np.asarray(x)
     if x.ndim >= 2:  # shape, dtype, NaN: the checks every model runs on its images
         check_images(x, x.shape[1:], bernoulli=False, model_name="dataset")
-    if x.ndim < 2 or x.min() < 0 or x.max() > 1:
-        raise ValueError(
-            f"dataset takes grey-level images [N, H, W, C] of floats in [0, 1]; got an array of shape {x.shape} "
-            f"and dtype {x.dtype}. Load them with zoo.data.load(name) (binarize=False), or scale with x / 255."
-        )
+    if binarize is not False:
+        _check_grey_levels(x, "dataset")
     if binarize in BINARIZATIONS:
         x = binarize_images(x, binarize, seed)
     inputs = x.astype(np.float32)
@@ -132,6 +130,41 @@ def dataset(
         return ((images, batch[0][1]) if labels is not None else images), images
 
     return tf.data.Dataset.zip((batches, draws)).map(example).prefetch(2)
+
+
+def training_dataset(
+    model: Any, x: Any, labels: Any = None, batch_size: int = 128, shuffle: bool = True, seed: int = 0
+) -> tf.data.Dataset:
+    """`dataset` as `model` should train on grey-level images x [N, H, W, C] in [0, 1]: a fresh binarization
+    of every image in every epoch for Bernoulli pixels ("dynamic"), the grey levels for Gaussian ones;
+    labels [N] kept only if the model is conditional. Binary images pass through unchanged."""
+    _check_images_for(model, x)
+    binarize = DYNAMIC if model.has_bernoulli_likelihood else False
+    return dataset(x, model.labels_or_none(labels), batch_size, binarize, shuffle, seed)
+
+
+def evaluation_images(model: Any, x: Any, seed: int = 0) -> np.ndarray:
+    """Grey-level images x [N, H, W, C] as `model` is scored on them: one fixed binarization (seeded
+    Bernoulli draws, "stochastic") for Bernoulli pixels, the grey levels for Gaussian ones. The same seed
+    gives the same images, so scores of different models and runs compare."""
+    _check_images_for(model, x)
+    x = np.asarray(x, dtype=np.float32)
+    return binarize_images(x, "stochastic", seed) if model.has_bernoulli_likelihood else x
+
+
+def _check_images_for(model: Any, x: Any) -> None:
+    """Images of the shape `model` takes; for Bernoulli pixels grey levels in [0, 1], binarized after."""
+    check_images(x, tuple(model.inputs[0].shape[1:]), bernoulli=False, model_name=model.zoo_name)
+    if model.has_bernoulli_likelihood:  # Gaussian pixels take any real values
+        _check_grey_levels(np.asarray(x), model.zoo_name)
+
+
+def _check_grey_levels(x: np.ndarray, who: str) -> None:
+    if x.ndim < 2 or x.min() < 0 or x.max() > 1:
+        raise ValueError(
+            f"{who} takes grey-level images [N, H, W, C] of floats in [0, 1]; got an array of shape {x.shape} "
+            f"and dtype {x.dtype}. Load them with zoo.data.load(name) (binarize=False), or scale with x / 255."
+        )
 
 
 def _to_unit_images(images: np.ndarray, source: str) -> np.ndarray:

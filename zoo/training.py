@@ -77,6 +77,7 @@ def train(
     epochs: int,
     batch_size: int = 64,
     validation_split: float = 0.0,
+    validation_data: Any = None,
     seed: int | None = None,
     verbose: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
@@ -93,7 +94,8 @@ def train(
         x, y: as for `model.fit`, e.g. images [N, 28, 28, 1] twice, or [images, labels [N]] and images.
         epochs: the total number of epochs, those done before a resume included; rerun with a larger number
             to train further.
-        batch_size, validation_split, verbose: as for `model.fit`. Defaults: 64, 0.0, 0.
+        batch_size, validation_split, validation_data, verbose: as for `model.fit`. Defaults: 64, 0.0,
+            None, 0.
         seed: seeds Python, NumPy and TensorFlow before building (and, on resume, before continuing), so the
             same seed gives the same weights on CPU. Default value: None (not seeded).
         callbacks: more Keras callbacks, e.g. `zoo.callbacks.KLAnnealing()`.
@@ -137,6 +139,7 @@ def train(
             initial_epoch=initial_epoch,
             batch_size=batch_size,
             validation_split=validation_split,
+            validation_data=validation_data,
             verbose=verbose,
             callbacks=[*callbacks, checkpoint],
         )
