@@ -74,6 +74,7 @@ def env(tmp_path_factory) -> SimpleNamespace:
         archive.writestr("notes.txt", "a zip archive, but not a Keras model")
     keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(folder / "plain.keras")
     _rewrite_config(folder / "model.keras", folder / "newer.keras", "KLDivergence", "FancyLayer")
+    (folder / "samples.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(24))  # a figure, not a model
     (folder / "text.npz").write_text("x,y\n0,1\n")
     np.savez(folder / "keys.npz", images=np.zeros((2, 28, 28)), targets=np.zeros(2))
     (folder / "a_file").write_text("")
@@ -108,6 +109,8 @@ MISUSES = [
     Misuse("corrupt model file", lambda e: zoo.load(e.folder / "garbage.keras"), ValueError, r"garbage\.keras.*not a valid \.keras file"),
     Misuse("truncated model file", lambda e: zoo.load(e.folder / "truncated.keras"), ValueError, r"truncated\.keras.*truncated or corrupt"),
     Misuse("a zip that is no model", lambda e: zoo.load(e.folder / "other.keras"), ValueError, r"other\.keras"),
+    Misuse("a picture for a model file", lambda e: zoo.load(e.folder / "samples.png"), ValueError, r"samples\.png.*not a model file"),
+    Misuse("grey levels in a dataset for a Bernoulli model", lambda e: e.dense_vae.fit(zoo.data.dataset(e.x * 0.5, binarize=False), epochs=1, verbose=0), ValueError, r"dense_vae .*binary targets.*\[0, 0\.5\].*training_dataset"),
     Misuse("a plain Keras model file", lambda e: zoo.load(e.folder / "plain.keras"), ValueError, r"holds a Sequential, not a zoo model"),
     Misuse("a model file from a newer zoo", lambda e: zoo.load(e.folder / "newer.keras"), ValueError, r"newer\.keras.*FancyLayer"),
     Misuse("a folder instead of a model file", lambda e: zoo.load(e.folder), ValueError, r"folder.*\.keras"),

@@ -335,7 +335,11 @@ def _is_array_like(value: Any) -> bool:
 
 
 def check_model_inputs(model, x: Any, y: Any) -> None:
-    """Check array inputs (and image targets) of a `ZooModel`'s fit/evaluate/predict; datasets pass through."""
+    """Check array inputs (and image targets) of a `ZooModel`'s fit/evaluate/predict; of a `tf.data.Dataset`
+    the first batch's targets, for a Bernoulli-pixel model (Keras checks the rest)."""
+    if isinstance(x, tf.data.Dataset):
+        _check_first_targets(model, x)
+        return
     name = model.zoo_name
     image_shape = tuple(model.inputs[0].shape[1:])
     bernoulli = model.has_bernoulli_likelihood
@@ -361,3 +365,19 @@ def check_model_inputs(model, x: Any, y: Any) -> None:
         check_images(x, image_shape, bernoulli, name)
     if y is not None and y is not x and _is_array_like(y):  # fit(x, x): x is checked already
         check_images(y, image_shape, bernoulli, name)
+
+
+def _check_first_targets(model, dataset: tf.data.Dataset) -> None:
+    """Grey levels as targets would train a Bernoulli model on an unnormalized likelihood, silently."""
+    if not model.has_bernoulli_likelihood:
+        return
+    element = next(iter(dataset.take(1)), None)
+    if not (isinstance(element, tuple) and len(element) >= 2):
+        return  # inputs only (predict), or an empty dataset
+    targets = np.asarray(element[1])
+    if not ((targets == 0) | (targets == 1)).all():
+        raise ValueError(
+            f"{model.zoo_name} models pixels as Bernoulli and needs binary targets; the first batch of the "
+            f"dataset has values in [{targets.min():g}, {targets.max():g}]. Build it with "
+            "zoo.data.training_dataset(model, x_grey) or zoo.data.dataset(x_grey, binarize='dynamic')."
+        )

@@ -8,6 +8,8 @@ import zipfile
 from zoo._tf import keras, tf
 from zoo.model import ZooModel
 
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"  # the first bytes of every HDF5 file (Keras' legacy .h5 format)
+
 
 def load(path: str | os.PathLike, compile: bool = True) -> ZooModel:
     """Load a model saved with `model.save("name.keras")`; weights, optimizer state and hparams included.
@@ -24,6 +26,13 @@ def load(path: str | os.PathLike, compile: bool = True) -> ZooModel:
         )
     if path.endswith(".keras") and not zipfile.is_zipfile(path):
         raise ValueError(f"{path!r} is not a valid .keras file (not a zip archive: truncated or corrupt?).")
+    with open(path, "rb") as file:
+        is_hdf5 = file.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE
+    if not (zipfile.is_zipfile(path) or is_hdf5):
+        raise ValueError(
+            f"{path!r} is not a model file (neither a .keras archive nor HDF5); zoo.load takes a file saved "
+            "with model.save('name.keras'), e.g. a run folder's model.keras."
+        )
     if path.endswith(".keras"):
         with zipfile.ZipFile(path) as archive:
             if "config.json" not in archive.namelist():
