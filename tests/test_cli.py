@@ -152,7 +152,7 @@ def test_evaluate_prints_the_table_for_a_run_folder_or_a_model_file(trained_run,
         argv = ["evaluate", str(target), "--data", str(digits_npz), "--k", "5", "--limit", "50"]
         assert cli.main(argv) == 0
         out = capsys.readouterr().out
-        assert "cvae on 50 held-out images" in out
+        assert "cvae on 50 held-out images" in out and "50/50" in out  # Keras' progress bar, at its end
         for key in ("neg_elbo", "rate", "distortion", "nll_iwae_5", "active_units"):
             assert key in out
 
@@ -170,6 +170,7 @@ def test_compare_prints_and_writes_one_table(digits_npz, tmp_path, capsys):
     assert cli.main([*argv, "--k", "3", "--limit", "64", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "| bernoulli_mixture |" in out and "| autoencoder |" in out
+    assert out.count("/epoch") == 2 and out.count("64/64") == 2  # progress: each model's epoch and test
     assert (tmp_path / "comparison.md").read_text().startswith("| name |")
     assert (tmp_path / "comparison.csv").read_text().startswith("name,")
     assert (tmp_path / "comparison.png").read_bytes()[:4] == b"\x89PNG"

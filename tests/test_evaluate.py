@@ -218,3 +218,13 @@ def test_exact_likelihood_of_a_model_without_latent_code(digits):
     x, _ = digits
     expected = 784 * math.log(2)
     assert evaluate(coins, x[:10], batch_size=4) == pytest.approx({"nll": expected, "neg_elbo": expected})
+
+
+def test_evaluate_shows_its_progress_unless_told_not_to(digits, trained, capsys):
+    model = trained("dense_vae")
+    evaluate(model, digits[0][:8], k=2, batch_size=4)
+    assert "8/8" in capsys.readouterr().out
+    evaluate(model, digits[0][:8], k=2, verbose=0)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="verbose must be one of"):
+        evaluate(model, digits[0][:8], verbose=2)

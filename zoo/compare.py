@@ -148,7 +148,8 @@ def compare(
         run_eagerly: train without building a TensorFlow graph (Keras' `model.run_eagerly`): slower per
             step, but it skips the seconds of graph building per model, so it is faster for a smoke test
             of an epoch or two on a few batches. Default value: False.
-        progress: print one line per model when it is done. Default value: True.
+        progress: print a line per epoch, a progress bar over the test images and a line per model when
+            it is done; False prints nothing. Default value: True.
 
     Returns:
         rows: one dict per model with the keys of `COLUMNS`: "name" and "likelihood" (str; "bernoulli" or
@@ -180,9 +181,10 @@ def compare(
         keras.utils.set_random_seed(seed)
         timer = _EpochTimer()
         train = data.training_dataset(model, x_train, labels_train, batch_size, seed=seed)
-        model.fit(train, epochs=epochs, verbose=0, callbacks=[timer])
+        model.fit(train, epochs=epochs, verbose=2 if progress else 0, callbacks=[timer])  # a line per epoch
         x_scored = data.evaluation_images(model, x_test, seed)
-        results = evaluate(model, x_scored, labels=model.labels_or_none(labels_test), k=k, seed=seed)
+        labels = model.labels_or_none(labels_test)
+        results = evaluate(model, x_scored, labels=labels, k=k, seed=seed, verbose=int(progress))
         rows.append(_row(name, model, results, k, timer.seconds))
         if progress:
             scores = ", ".join(f"{c} {_format(rows[-1], c)}" for c in ("neg_elbo", "nll_iwae", "distortion"))

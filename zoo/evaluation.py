@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from zoo import checks, data, inference
-from zoo._tf import tf, tfd
+from zoo._tf import keras, tf, tfd
 from zoo.model import ZooModel
 
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2015: unit u is active if Cov_x(E_q[z_u]) > 0.01
@@ -123,6 +123,7 @@ def evaluate(
     batch_size: int = 100,
     sample_batch_size: int = 32,
     seed: int | None = 0,
+    verbose: int = 1,
 ) -> dict[str, float]:
     """Held-out metrics in nats per example (means over x), plus the number of active units.
 
@@ -137,6 +138,8 @@ def evaluate(
             batch_size * sample_batch_size rows at once, whatever k. Default value: 32.
         seed: the same int gives the same numbers on every call (for the same batch sizes); None draws
             fresh samples. Default value: 0.
+        verbose: 1 shows a Keras progress bar over the images (k = 1000 on a conv net takes tens of seconds
+            per 100 images on a CPU), 0 nothing. Default value: 1.
 
     Returns:
         A dict of floats, holding what the model defines (see the module docstring):
@@ -162,6 +165,9 @@ def evaluate(
     starts = range(0, len(x), batch_size)
     sums: dict[str, float] = {}
     posterior_means = []
+    progress = keras.utils.Progbar(
+        len(x), verbose=checks.one_of("verbose", verbose, (0, 1)), unit_name="image"
+    )
     for start, batch_seed in zip(starts, inference.stateless_seeds(seed, len(starts)), strict=True):
         rows = slice(start, start + batch_size)
         x_batch = tf.convert_to_tensor(x[rows], tf.float32)
@@ -178,6 +184,7 @@ def evaluate(
             terms = {"nll": nll, "neg_elbo": nll}  # exact: the bound and the likelihood coincide
         for key, values in terms.items():
             sums[key] = sums.get(key, 0.0) + float(values.sum())
+        progress.add(len(x_batch))
     results = {key: total / len(x) for key, total in sums.items()}
     if "log_px" in results:
         results["neg_elbo"] = results["distortion"] + results["rate"]
