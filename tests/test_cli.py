@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -81,6 +83,22 @@ def test_train_writes_model_history_and_plots(name, cli_run):
         assert (run_dir / png).read_bytes()[:4] == b"\x89PNG"
     assert zoo.load(run_dir / "model.keras").hparams["latent_dim"] == 2
     assert not list(run_dir.glob(".tmp-*"))
+    readme = (run_dir / "README.md").read_text()  # the run explains itself
+    assert (
+        readme.startswith(f"# {name}: a zoo run\n\n{zoo.describe(name)}")
+        and "| `latent_dim` | `2` |" in readme
+    )
+    assert "![samples](samples.png)" in readme and "| loss | " in readme
+
+
+def test_the_command_in_a_run_readme_reruns_that_run(cli_run, capsys):
+    run_dir, _ = cli_run("gaussian_vae")
+    command = re.search(r"```bash\n(.*)\n```", (run_dir / "README.md").read_text()).group(1)
+    assert (
+        "--set latent_dim=2" in command and "likelihood" not in command and "input_shape" not in command
+    )  # defaults stay out
+    assert cli.main([*shlex.split(command)[3:], "--out", str(run_dir.parent)]) == 0  # after `python -m zoo`
+    assert f"run folder {run_dir}, done (2 epochs)" in capsys.readouterr().out
 
 
 def test_run_folder_names_depend_on_the_settings_not_on_their_order():
@@ -155,6 +173,8 @@ def test_evaluate_prints_the_table_for_a_run_folder_or_a_model_file(trained_run,
         assert "cvae on 50 held-out images" in out and "50/50" in out  # Keras' progress bar, at its end
         for key in ("neg_elbo", "rate", "distortion", "nll_iwae_5", "active_units"):
             assert key in out
+    readme = (trained_run / "README.md").read_text()  # a run folder's README gets the results, once
+    assert readme.count("held-out images of") == 1 and "| nll_iwae_5 |" in readme
 
 
 def test_sample_writes_a_png_of_the_requested_label(trained_run, tmp_path, capsys):

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 import zoo
-from zoo import checks, compare, plots, training
+from zoo import checks, compare, plots, run_readme, training
 from zoo.callbacks import checkpoint_epoch
 from zoo.files import atomic_write, write_json
 
@@ -94,6 +94,7 @@ def command_train(args: argparse.Namespace) -> None:
     final = {key: values[-1] for key, values in run.history.items()}
     print("final " + ", ".join(f"{key}={value:.2f}" for key, value in final.items()))
     write_results(run, x_valid[-10:], model.labels_or_none(y_valid[-10:]), args.seed)
+    run_readme.write(run_dir, settings, run.history)
     print(f"wrote {run_dir}")
 
 
@@ -141,6 +142,8 @@ def command_evaluate(args: argparse.Namespace) -> None:
     model = load_target(args.target)
     x, labels = _test_data(model, args.data, args.limit, args.seed)
     results = zoo.evaluate(model, x, labels=labels, k=args.k, seed=args.seed)
+    if Path(args.target).is_dir():
+        run_readme.append_evaluation(args.target, args.data, len(x), args.k, results)
     print(f"{model.zoo_name} on {len(x)} held-out images of {args.data} (nats per example, k={args.k})")
     for key, value in results.items():
         print(f"  {key:14s} {value:10.2f}" if isinstance(value, float) else f"  {key:14s} {value:10d}")
