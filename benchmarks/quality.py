@@ -15,7 +15,9 @@ of wall-clock seconds, and scored by `zoo.evaluate`:
 - `neg_elbo`, `rate`, `distortion` and `active_units` on the whole test set (one sample z ~ q per image,
   `--elbo-k`), and
 - the IWAE bound `nll_iwae_<k>` with k = `--iwae-k` (1000) importance samples on the first
-  `--iwae-examples` (2000) test images; and seconds per epoch.
+  `--iwae-examples` (2000) test images; and seconds per epoch;
+- for a conditional model, its label accuracy: how often a CNN trained on the real training digits
+  (`zoo.classifier`) reads its samples for digit L as L (`--samples-per-label` per digit).
 
 Gaussian-pixel models train and are scored on grey levels: their nats are densities, not comparable with
 the Bernoulli models' probabilities, and the table says so.
@@ -232,6 +234,7 @@ COLUMNS = [
     ("nll_iwae", "IWAE NLL"),
     ("nll", "exact NLL"),
     ("active_units", "active units"),
+    ("label_accuracy", "label accuracy"),
     ("note", "note"),
 ]
 
@@ -291,10 +294,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for quality.json and quality.md")
     parser.add_argument("--name", default="quality", help="file stem of the outputs")
+    parser.add_argument(
+        "--classifier-epochs", type=int, default=5, help="of the classifier for label accuracy"
+    )
+    parser.add_argument(
+        "--samples-per-label", type=int, default=100, help="for a conditional model's label accuracy"
+    )
     parser.add_argument("--smoke", action="store_true", help="one epoch, 1 s, k = 4 on 16 images: for CI")
     args = parser.parse_args(argv)
     if args.smoke:
         args.epochs, args.seconds, args.iwae_k, args.iwae_examples = 1, 1.0, 4, 16
+        args.classifier_epochs, args.samples_per_label = 1, 4
     hparams = dict(parse_assignment(item) for item in args.set)
 
     x_test_grey, y_test = load_test_set(args.test_dir)
@@ -315,6 +325,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "settings": settings, "rows": [], "skipped": {}}
     output = args.out / f"{args.name}.json"
     steps = math.ceil(len(x_train) / args.batch_size)
+    readers: list[keras.Model] = []  # the digit classifier, trained once when a conditional model needs it
     for name in args.models or zoo.list_models():
         probe = build(name, hparams, args.seed, "constant", args.epochs, steps)
         if not probe.is_generative:
@@ -353,6 +364,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     seed=args.seed,
                 )
             )
+            if model.is_conditional:
+                if not readers:
+                    readers.append(
+                        zoo.classifier.train_classifier(x_train, y_train, epochs=args.classifier_epochs)
+                    )
+                row["label_accuracy"], _ = zoo.classifier.label_accuracy(
+                    model, readers[0], args.samples_per_label, seed=args.seed
+                )
             if not model.has_bernoulli_likelihood:
                 row["note"] = "Gaussian pixels on grey levels: a density, not comparable"
             results["rows"].append(row)

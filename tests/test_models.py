@@ -183,3 +183,15 @@ def test_a_model_knows_its_inputs_and_whether_it_samples(name, digits, trained):
         with pytest.raises(ValueError, match="not generative"):
             zoo.sample(model, 2)
     assert model.has_prior == (model.is_generative and model.has_latent_code)
+
+
+@pytest.mark.parametrize("name, every", [("cvae", False), ("cvae", True), ("conv_cvae", True)])
+def test_the_label_joins_the_first_or_every_decoder_layer(name, every):
+    model = zoo.get(name, **small_hparams(name), label_every_layer=every)
+    layers = zoo.model.layers_of_type(model.decoder, keras.layers.Layer)
+    weighted = [layer for layer in layers if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))]
+    joins = [layer for layer in layers if isinstance(layer, keras.layers.Concatenate)]
+    assert len(joins) == (len(weighted) if every else 1)  # one join in front of each, or of the first
+    z = np.zeros((2, model.decoder.inputs[0].shape[-1]), np.float32)
+    means = model.decoder([z, np.array([[3], [7]])]).mean().numpy()
+    assert not np.allclose(means[0], means[1])  # the same code, two labels: two images

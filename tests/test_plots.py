@@ -112,3 +112,13 @@ def test_comparison_bars_from_compare_rows(tmp_path):
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="at least one row"):
         plots.comparison([])
+
+
+def test_confusion_matrix_renders_and_rejects_what_is_not_one(tmp_path):
+    confusion = np.diag([5, 4, 3]) + np.array([[0, 0, 0], [1, 0, 0], [0, 2, 0]])
+    fig = plots.confusion_matrix(confusion, title="cvae")
+    _assert_png(fig, tmp_path, "confusion")
+    assert "80.0% read as requested" in fig.axes[0].get_title()  # 12 of 15 on the diagonal
+    for bad in (np.ones((2, 3)), np.zeros((3, 3)), -np.eye(3)):
+        with pytest.raises(ValueError, match="confusion_matrix needs"):
+            plots.confusion_matrix(bad)

@@ -6,7 +6,7 @@
 ['conv_cvae', 'cvae']
 """
 
-from zoo import callbacks, compare, data, evaluation, inference, layers, plots, training
+from zoo import callbacks, classifier, compare, data, evaluation, inference, layers, plots, training
 from zoo import models as _models  # noqa: F401  (importing it registers the models)
 from zoo._tf import keras
 from zoo.evaluation import evaluate
@@ -18,6 +18,7 @@ from zoo.registry import defaults, describe, get, list_models, register
 __all__ = [
     "ZooModel",
     "callbacks",
+    "classifier",
     "compare",
     "data",
     "decode",

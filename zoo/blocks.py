@@ -66,6 +66,26 @@ def deconv_decoder(
     ]
 
 
+def with_label(features, one_hot):
+    """`features` [N, F] or [N, H, W, F] joined with the label `one_hot` [N, K]: [N, F + K], or [N, H, W, F + K]
+    with the one-hot repeated at every pixel (a feature map the label sets, as in Sohn et al. 2015)."""
+    if len(features.shape) == 4:
+        height, width = features.shape[1], features.shape[2]
+        one_hot = keras.layers.Reshape((1, 1, one_hot.shape[-1]))(one_hot)
+        one_hot = keras.layers.UpSampling2D((height, width))(one_hot)
+    return keras.layers.Concatenate()([features, one_hot])
+
+
+def label_at_every_layer(layers: Sequence[keras.layers.Layer], features, one_hot):
+    """Apply `layers` to `features` functionally, joining the label `one_hot` [N, K] (`with_label`) to the
+    input of every Dense and convolution among them, so no layer of the stack can ignore it."""
+    for layer in layers:
+        if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)):  # Conv2DTranspose is a Conv2D
+            features = with_label(features, one_hot)
+        features = layer(features)
+    return features
+
+
 def corruption(kind: str, rate: float) -> list[keras.layers.Layer]:
     """The denoising criterion's input corruption (`zl.Corruption`), or nothing for kind "none"."""
     return [] if kind == "none" else [zl.Corruption(kind, rate)]

@@ -54,6 +54,7 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "likelihood": _choice(*LIKELIHOODS),
     "likelihood_scale": _optional_positive_float,
     "importance_samples": checks.integer,
+    "label_every_layer": checks.boolean,
     "learning_rate": _positive_float,
     "jit_compile": checks.boolean,
     "steps_per_execution": checks.integer,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from zoo import data, feeding
+from zoo import blocks, data, feeding
 from zoo import layers as zl
 from zoo._tf import keras
 
@@ -183,12 +183,16 @@ def assemble_conditional(
     feature_layers: Sequence[keras.layers.Layer],
     encoder_layers: Sequence[keras.layers.Layer],
     decoder_layers: Sequence[keras.layers.Layer],
+    label_every_layer: bool = False,
 ) -> ZooModel:
     """A conditional model: inputs [image [N, *input_shape], label [N] int], output p(x|z, label).
 
     Encoder: image -> `feature_layers` -> concat(features, one_hot(label)) -> `encoder_layers` -> q(z|x, y).
-    Decoder: concat(z, one_hot(label)) -> `decoder_layers` -> p(x|z, y). Both are functional sub-models
-    taking [tensor, label], so `model.encoder([x, y])` and `model.decoder([z, y])` work on their own.
+    Decoder: concat(z, one_hot(label)) -> `decoder_layers` -> p(x|z, y); with `label_every_layer`, the
+    one-hot also joins the input of every Dense and convolution of `decoder_layers`
+    (`blocks.label_at_every_layer`), so the decoder cannot learn to read the digit from z alone. Both are
+    functional sub-models taking [tensor, label], so `model.encoder([x, y])` and `model.decoder([z, y])`
+    work on their own.
     """
     image, label = keras.Input(input_shape, name="image"), keras.Input((1,), dtype="int32", name="label")
     features = keras.Sequential([keras.Input(input_shape), *feature_layers], name="features")(image)
@@ -197,8 +201,11 @@ def assemble_conditional(
     encoder = keras.Model([image, label], posterior, name="encoder")
 
     z, z_label = keras.Input((latent_dim,), name="z"), keras.Input((1,), dtype="int32", name="label")
-    joined = keras.layers.Concatenate()([z, zl.OneHot(num_classes)(z_label)])
-    likelihood = keras.Sequential(decoder_layers, name="decoder_head")(joined)
+    if label_every_layer:
+        likelihood = blocks.label_at_every_layer(decoder_layers, z, zl.OneHot(num_classes)(z_label))
+    else:
+        joined = keras.layers.Concatenate()([z, zl.OneHot(num_classes)(z_label)])
+        likelihood = keras.Sequential(decoder_layers, name="decoder_head")(joined)
     decoder = keras.Model([z, z_label], likelihood, name="decoder")
 
     image, label = keras.Input(input_shape, name="image"), keras.Input((1,), dtype="int32", name="label")

@@ -272,6 +272,44 @@ def comparison(
     return fig
 
 
+def confusion_matrix(
+    confusion: np.ndarray,
+    title: str | None = None,
+    xlabel: str = "digit the classifier read",
+    ylabel: str = "requested digit",
+) -> Figure:
+    """A confusion matrix as a heat map, each cell showing its count: counts [K, K] (rows = the requested
+    label, columns = the label read, as `zoo.classifier.label_accuracy` returns them). Colours are each
+    row's fractions, so rows of different sizes compare; the title gives the overall accuracy."""
+    confusion = np.asarray(confusion)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1] or confusion.shape[0] == 0:
+        raise ValueError(
+            f"confusion_matrix needs a square matrix of counts [K, K]; got shape {confusion.shape}."
+        )
+    if not np.all(np.isfinite(confusion)) or confusion.min() < 0 or confusion.sum() == 0:
+        raise ValueError("confusion_matrix needs non-negative, finite counts, not all zero.")
+    classes = confusion.shape[0]
+    fractions = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    fig = Figure(figsize=(0.45 * classes + 2.2, 0.45 * classes + 1.2), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
+    for row in range(classes):
+        for col in range(classes):
+            if confusion[row, col]:
+                colour = "white" if fractions[row, col] > 0.5 else "black"
+                ax.text(
+                    col, row, f"{confusion[row, col]:g}", ha="center", va="center", fontsize=7, color=colour
+                )
+    ax.set_xticks(np.arange(classes), [str(c) for c in range(classes)])
+    ax.set_yticks(np.arange(classes), [str(c) for c in range(classes)])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    fig.colorbar(image, ax=ax, label="fraction of the row")
+    accuracy = np.trace(confusion) / confusion.sum()
+    ax.set_title(f"{title + ': ' if title else ''}{accuracy:.1%} read as requested", fontsize=10)
+    return fig
+
+
 def save_png(fig: Figure, path: str | os.PathLike) -> str:
     """Write `fig` as a PNG at `path` and return the path."""
     fig.savefig(path, format="png", dpi=100, bbox_inches="tight")
