@@ -126,7 +126,10 @@ def test_quality_smoke(bench, idx_folder, tmp_path):
         assert np.isfinite(row["neg_elbo"]) and np.isfinite(row["nll_iwae"]) and row["iwae_k"] == 4
         assert row["nll_iwae"] <= row["neg_elbo_iwae_subset"] + 1.0  # the IWAE bound is the tighter one
     assert rows[("dense_vae", "epochs")]["epochs_run"] == 1
+    assert 0.0 <= rows[("cvae", "epochs")]["label_accuracy"] <= 1.0  # conditional models only
+    assert "label_accuracy" not in rows[("dense_vae", "epochs")]
     assert "IWAE NLL" in (tmp_path / "quality.md").read_text()
+    assert "label accuracy" in (tmp_path / "quality.md").read_text()
 
 
 def test_quality_refuses_a_damaged_test_set(bench, idx_folder):
@@ -137,8 +140,56 @@ def test_quality_refuses_a_damaged_test_set(bench, idx_folder):
         quality.load_test_set(idx_folder)
 
 
+def test_conditional_smoke(bench, tmp_path):
+    conditional = bench("conditional")
+    assert conditional.parse_config("cvae:latent_dim=4,hidden_units=(64,32)") == (
+        "cvae",
+        {"latent_dim": 4, "hidden_units": (64, 32)},
+    )
+    results = conditional.main(["--smoke", "--out", str(tmp_path)])
+    (row,) = results["rows"]
+    assert 0.0 <= row["accuracy"] <= 1.0 and np.isfinite(row["nll_iwae"])
+    assert np.asarray(row["confusion"]).shape == (10, 10)
+    assert "label accuracy" in (tmp_path / "conditional.md").read_text()
+
+
 def test_tune_smoke(bench, tmp_path):
     tune = bench("tune")
     assert tune.parse_config("lr=3e-3,hidden_units=(256,128)") == {"lr": 3e-3, "hidden_units": (256, 128)}
     results = tune.main(["--smoke", "--out", str(tmp_path)])
     assert results["rows"][0]["config"] == "base" and np.isfinite(results["rows"][0]["neg_elbo"])
+
+
+def test_recipe_smoke(bench, idx_folder, tmp_path):
+    recipe = bench("recipe")
+    argv = [
+        "--smoke",
+        "--final",
+        "--data",
+        str(idx_folder),
+        "--test-dir",
+        str(idx_folder),
+        "--out",
+        str(tmp_path),
+    ]
+    results = recipe.main(
+        [*argv, "--config", "net=hand", "--config", "net=deep,act=elu,lr=3e-3,schedule=cosine,warmup=1"]
+    )
+    hand, deep = results["rows"]
+    for row in (hand, deep):
+        assert np.isfinite(row["neg_elbo"]) and np.isfinite(row["nll_iwae"]) and row["iwae_k"] == 4
+        assert row["seconds_per_epoch"] > 0
+    assert hand["params"] == zoo.get("conv_vae").count_params() < deep["params"]
+    assert (
+        results["settings"]["eval_examples"] == 16
+        and "official MNIST test set" in (tmp_path / "recipe.md").read_text()
+    )
+
+
+def test_recipe_schedules_and_settings(bench):
+    recipe = bench("recipe")
+    settings = {**recipe.DEFAULTS, "lr": 4e-3, "schedule": "cosine", "warmup": 1.0}
+    rate = recipe.learning_rate(settings, steps_per_epoch=10, epochs=5)
+    assert float(rate(0)) == 0 and float(rate(10)) == pytest.approx(4e-3) and float(rate(50)) < 1e-5
+    with pytest.raises(ValueError, match="unknown settings"):
+        recipe.run("learning_rate=3e-3", None, None, None, 0)
