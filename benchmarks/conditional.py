@@ -26,28 +26,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tune
 from benchlib import RESULTS, log, machine, table, write_json, write_results
 
 import zoo
-from zoo.cli import parse_assignment
 
 VALIDATION = 500  # the last images of the mnist-5k train split
 
 
 def parse_config(text: str) -> tuple[str, dict[str, Any]]:
     """ "cvae:latent_dim=4,hidden_units=(512,256)" -> ("cvae", {"latent_dim": 4, "hidden_units": (512, 256)})."""
-    name, _, rest = text.partition(":")
-    changes, depth, current = {}, 0, ""
-    for char in rest + ",":
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            if current.strip():
-                key, value = parse_assignment(current.strip())
-                changes[key] = value
-            current = ""
-        else:
-            current += char
-    return name.strip(), changes
+    name, _, changes = text.partition(":")
+    return name.strip(), tune.parse_config(changes)
 
 
 def splits(final: bool) -> dict[str, np.ndarray]:

@@ -43,7 +43,7 @@ import numpy as np
 from benchlib import RESULTS, log, machine, median, table, write_json, write_results
 
 import zoo
-from zoo._tf import keras, tf
+from zoo._tf import keras
 from zoo.callbacks import KLAnnealing
 from zoo.cli import parse_assignment
 
@@ -92,23 +92,6 @@ def load_training_set(name: str) -> tuple[np.ndarray, np.ndarray]:
     if name == "mnist-5k":
         return zoo.data.load(name, split="all")
     return zoo.data.load(name, split="train")
-
-
-def training_dataset(
-    model: zoo.ZooModel, x: np.ndarray, labels: np.ndarray, batch_size: int, seed: int
-) -> tf.data.Dataset:
-    """Shuffled batches for `fit` from `zoo.data.dataset`: Bernoulli models get a fresh binarization of
-    every image in every epoch (dynamic binarization), Gaussian models the grey levels."""
-    binarize = "dynamic" if model.has_bernoulli_likelihood else False
-    labels = model.labels_or_none(labels)
-    return zoo.data.dataset(x, labels, batch_size=batch_size, binarize=binarize, seed=seed)
-
-
-def test_images(model: zoo.ZooModel, x_grey: np.ndarray) -> np.ndarray:
-    """The test images as the model scores them: one fixed seeded binarization for Bernoulli models."""
-    if model.has_bernoulli_likelihood:
-        return zoo.data.binarize_images(x_grey, "stochastic", seed=TEST_BINARIZATION_SEED)
-    return x_grey
 
 
 # ---- training ---------------------------------------------------------------------------------------------
@@ -172,7 +155,7 @@ def train(
         callbacks.append(KLAnnealing("linear", warmup_steps=max(1, int(warmup_epochs * steps_per_epoch))))
     start = time.perf_counter()
     history = model.fit(
-        training_dataset(model, x, labels, batch_size, seed),
+        zoo.data.training_dataset(model, x, labels, batch_size, seed=seed),
         epochs=epochs if epochs is not None else 1_000_000,
         verbose=0,
         callbacks=callbacks,
@@ -356,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             row.update(
                 score(
                     model,
-                    test_images(model, x_test_grey),
+                    zoo.data.evaluation_images(model, x_test_grey, TEST_BINARIZATION_SEED),
                     y_test,
                     elbo_k=args.elbo_k,
                     iwae_k=args.iwae_k,

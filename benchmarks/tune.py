@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import RESULTS, log, machine, table, write_json, write_results
-from quality import build, score, test_images, train
+from quality import TEST_BINARIZATION_SEED, build, score, train
 
 import zoo
 from zoo.cli import parse_assignment
@@ -98,7 +98,7 @@ def run_config(
     row.update(
         score(
             model,
-            test_images(model, data["x_val"]),
+            zoo.data.evaluation_images(model, data["x_val"], TEST_BINARIZATION_SEED),
             data["y_val"],
             elbo_k=1,
             iwae_k=args.iwae_k,
