@@ -64,7 +64,7 @@ def command_train(args: argparse.Namespace) -> None:
         "model": args.model,
         "hparams": model.hparams,
         "data": args.data,
-        "binarize": "dynamic" if model.has_bernoulli_likelihood else False,
+        "binarize": zoo.data.training_binarization(model),
         "batch_size": args.batch_size,
         "validation_split": VALIDATION_SPLIT,
         "seed": args.seed,

@@ -139,8 +139,12 @@ def training_dataset(
     of every image in every epoch for Bernoulli pixels ("dynamic"), the grey levels for Gaussian ones;
     labels [N] kept only if the model is conditional. Binary images pass through unchanged."""
     _check_images_for(model, x)
-    binarize = DYNAMIC if model.has_bernoulli_likelihood else False
-    return dataset(x, model.labels_or_none(labels), batch_size, binarize, shuffle, seed)
+    return dataset(x, model.labels_or_none(labels), batch_size, training_binarization(model), shuffle, seed)
+
+
+def training_binarization(model: Any) -> str | bool:
+    """How `training_dataset` binarizes for `model`: "dynamic" for Bernoulli pixels, False (grey levels) else."""
+    return DYNAMIC if model.has_bernoulli_likelihood else False
 
 
 def evaluation_images(model: Any, x: Any, seed: int = 0) -> np.ndarray:

@@ -46,9 +46,14 @@ def _fsync(path: Path) -> None:
         os.close(descriptor)
 
 
+def write_text(text: str) -> Callable[[str], None]:
+    """A writer for `atomic_write` that stores `text`."""
+    return lambda path: Path(path).write_text(text)
+
+
 def write_json(value: Any) -> Callable[[str], None]:
     """A writer for `atomic_write` that stores `value` as indented JSON."""
-    return lambda path: Path(path).write_text(json.dumps(value, indent=1) + "\n")
+    return write_text(json.dumps(value, indent=1) + "\n")
 
 
 def writable_folder(directory: str | os.PathLike) -> Path:

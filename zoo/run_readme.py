@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo import registry
-from zoo.files import atomic_write
+from zoo.files import atomic_write, write_text
 
 FILENAME = "README.md"
 
@@ -115,7 +115,7 @@ def write(
     directory = Path(directory)
     figures = sorted(path.name for path in directory.glob("*.png"))
     text = render(settings, history, figures)
-    atomic_write(directory / FILENAME, lambda path: Path(path).write_text(text))
+    atomic_write(directory / FILENAME, write_text(text))
 
 
 def append_evaluation(
@@ -129,4 +129,4 @@ def append_evaluation(
     lines = ["", f"## zoo evaluate, {when}: {images} held-out images of {data}, k = {k}", ""]
     lines += _table(["metric", "value"], [[key, _number(value)] for key, value in results.items()])
     text = path.read_text() + "\n".join(lines) + "\n"
-    atomic_write(path, lambda temporary: Path(temporary).write_text(text))
+    atomic_write(path, write_text(text))
