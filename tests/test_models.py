@@ -154,6 +154,14 @@ def test_steps_per_execution_runs_several_steps_per_call(digits):
     assert calls == [3, 7, 9]  # the index of the last step of each call: 4 + 4 + 2 steps
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_the_first_fit_traces_the_train_step_once(name, trained):
+    """Keras lets Adam create its moments inside the first trace, and a tf.function that creates variables
+    is traced twice; ZooModel.make_train_function creates them first (the shared model's fit: 3 epochs of
+    8 full batches, one input signature)."""
+    assert trained(name).train_function.experimental_get_tracing_count() == 1
+
+
 def test_trains_under_xla_with_a_short_final_batch(digits, tmp_path):
     """The jit_compile=True hyperparameter, with a batch size that leaves a short final batch (100 = 64 + 36):
     the stock full-covariance layer's set_diag gradient cannot be compiled then. A saved model keeps XLA.
