@@ -1,6 +1,11 @@
-"""Callbacks: the KL annealing schedule reaches the loss step by step; checkpoints are atomic and resume."""
+"""Callbacks: the KL annealing schedule reaches the loss step by step; TensorBoard logs numbers, beta and
+images; checkpoints are atomic and resume."""
 
 from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +13,8 @@ from conftest import small_hparams
 
 import zoo
 from zoo import layers as zl
-from zoo.callbacks import Checkpoint, KLAnnealing
+from zoo._tf import tf
+from zoo.callbacks import Checkpoint, KLAnnealing, TensorBoard
 from zoo.model import layers_of_type
 
 
@@ -79,6 +85,40 @@ def test_beta_is_logged_and_the_schedule_resumes_from_the_optimizer_step(digits)
     assert history.history["beta"] == [pytest.approx(3 / 8)]
     history = model.fit(x[:256], x[:256], epochs=1, batch_size=64, verbose=0, callbacks=[annealing])
     assert history.history["beta"] == [pytest.approx(7 / 8)]
+
+
+def summaries(folder: Path) -> dict[str, list[tuple[int, tf.Tensor]]]:
+    """Every summary in the event files under `folder`: {tag: [(step, value tensor), ...]}."""
+    found = defaultdict(list)
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                found[value.tag].append((event.step, tf.make_ndarray(value.tensor)))
+    return found
+
+
+def test_tensorboard_logs_the_numbers_beta_and_images_of_each_epoch(digits, tmp_path):
+    x, y = digits[0][:128], digits[1][:128]
+    model = zoo.get("cvae", **small_hparams("cvae"))
+    board = TensorBoard(tmp_path, images=x[:8], labels=y[:8], samples=5)
+    annealing = KLAnnealing("linear", warmup_steps=4, beta_max=1.0)  # beta of the last of 2 steps per epoch
+    callbacks = [board, annealing]
+    model.fit([x, y], x, epochs=2, batch_size=64, validation_data=([x, y], x), verbose=0, callbacks=callbacks)
+    train = summaries(tmp_path / "train")
+    assert {"epoch_loss", "epoch_kl", "epoch_beta"} <= set(train)
+    assert [float(value) for _, value in train["epoch_beta"]] == [pytest.approx(0.25), pytest.approx(0.75)]
+    assert "epoch_loss" in summaries(tmp_path / "validation")
+    images = summaries(tmp_path / "images")
+    for tag, (height, width) in {"reconstructions": (2 * 28, 8 * 28), "samples": (28, 5 * 28)}.items():
+        assert [step for step, _ in images[tag]] == [0, 1], tag
+        png = images[tag][-1][1][2]  # an image summary holds [width, height, PNG bytes]
+        assert tf.io.decode_png(png).shape == (height, width, 1), tag
+
+
+def test_tensorboard_without_its_package_says_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # what find_spec sees when it is not installed
+    with pytest.raises(RuntimeError, match=r"pip install 'tfp-vae-zoo\[tensorboard\]'"):
+        TensorBoard(tmp_path)
 
 
 def test_annealing_needs_a_kl_term_and_valid_arguments(digits, trained):

@@ -64,7 +64,7 @@ def cli_run(digits_npz, tmp_path_factory) -> Callable[[str], tuple[Path, str]]:
         if name not in runs:
             out, printed = tmp_path_factory.mktemp("runs"), io.StringIO()
             with contextlib.redirect_stdout(printed):
-                assert cli.main(train_argv(name, out, digits_npz)) == 0
+                assert cli.main([*train_argv(name, out, digits_npz), "--tensorboard"]) == 0
             (run_dir,) = out.iterdir()
             runs[name] = run_dir, printed.getvalue()
         return runs[name]
@@ -89,6 +89,9 @@ def test_train_writes_model_history_and_plots(name, cli_run):
         and "| `latent_dim` | `2` |" in readme
     )
     assert "![samples](samples.png)" in readme and "| loss | " in readme
+    assert f"TensorBoard logs in {run_dir / 'logs'}" in out  # --tensorboard: numbers and images per epoch
+    for part in ("train", "validation", "images"):
+        assert list((run_dir / "logs" / part).glob("events.out.tfevents.*")), part
 
 
 def test_the_command_in_a_run_readme_reruns_that_run(cli_run, capsys):

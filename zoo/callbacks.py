@@ -1,9 +1,11 @@
-"""Keras callbacks for zoo models: `KLAnnealing` schedules the KL weight; `Checkpoint` saves a run every
-epoch, atomically, so that a crash loses at most the epoch that was running, and stops on a NaN loss.
+"""Keras callbacks for zoo models: `KLAnnealing` schedules the KL weight; `TensorBoard` logs a run's numbers,
+its KL weight and images of it for TensorBoard; `Checkpoint` saves a run every epoch, atomically, so that a
+crash loses at most the epoch that was running, and stops on a NaN loss.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import warnings
@@ -13,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import checks, io
+from zoo import checks, inference, io
 from zoo import layers as zl
 from zoo._tf import keras, tf
 from zoo.files import TEMP_PREFIX, atomic_write, writable_folder, write_json
@@ -80,6 +82,87 @@ class KLAnnealing(keras.callbacks.Callback):
         for layer in self._kl_layers:
             layer.beta_schedule = None
         self.model.train_function = None  # the next fit traces a step without the schedule
+
+
+class TensorBoard(keras.callbacks.TensorBoard):
+    """Keras' own TensorBoard callback (every number in the logs each epoch: the loss, the KL, validation
+    numbers), plus each epoch the KL weight `beta` (scheduled or not) and two images: held-out images over
+    their reconstructions, and samples from the prior (the same codes every epoch, so the pictures show the
+    model learning). Images go to `log_dir/images`, Keras' scalars to `log_dir/train` and
+    `log_dir/validation`.
+
+    >>> model.fit(x, x, epochs=10, callbacks=[zoo.callbacks.TensorBoard("logs", images=x_valid[:8])])
+
+    then `tensorboard --logdir logs`. `python -m zoo train MODEL --tensorboard` does this in its run folder.
+
+    Args:
+        log_dir: the log folder (created if missing).
+        images: held-out images [n, H, W, C] to reconstruct each epoch, as the model is fed them; None: no
+            reconstructions. Default value: None.
+        labels: their labels [n], for a conditional model. Default value: None.
+        samples: how many images to sample each epoch (0: none). A conditional model draws labels 0, 1, ...
+            in turn. Default value: 8.
+        seed: the samples' seed. Default value: 0.
+        **kwargs: Keras' own options (`histogram_freq`, `update_freq`, ...).
+    """
+
+    def __init__(
+        self,
+        log_dir: str | os.PathLike,
+        images: Any = None,
+        labels: Any = None,
+        samples: int = 8,
+        seed: int = 0,
+        **kwargs: Any,
+    ):
+        if importlib.util.find_spec("tensorboard") is None:  # tf.summary fails without it, at the first epoch
+            raise RuntimeError(
+                "TensorBoard logging needs the tensorboard package, which is not installed: "
+                "pip install 'tfp-vae-zoo[tensorboard]' (or pip install tensorboard)."
+            )
+        super().__init__(log_dir=os.fspath(log_dir), **kwargs)
+        self.images, self.labels = images, labels
+        self.samples, self.seed = checks.integer("samples", samples, minimum=0), seed
+        self._image_writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})  # a copy: the other callbacks see the logs as they were
+        kl_layers = layers_of_type(self.model, zl.KLDivergence)
+        if kl_layers:
+            logs["beta"] = float(kl_layers[0].beta.numpy())
+        super().on_epoch_end(epoch, logs)
+        pictures = self._pictures()
+        if pictures:
+            if self._image_writer is None:
+                self._image_writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "images"))
+            with self._image_writer.as_default():
+                for name, picture in pictures.items():
+                    tf.summary.image(name, np.clip(picture, 0.0, 1.0)[None], step=epoch)
+            self._image_writer.flush()
+
+    def _pictures(self) -> dict[str, np.ndarray]:
+        """{"reconstructions": [2H, nW, C] images over their reconstructions, "samples": [H, nW, C]}, as far as
+        the model has them (a code to reconstruct from, a prior to sample from)."""
+        model, pictures = self.model, {}
+        if self.images is not None and model.has_latent_code:
+            again = inference.reconstruct(model, self.images, model.labels_or_none(self.labels))
+            pictures["reconstructions"] = np.concatenate([_side_by_side(self.images), _side_by_side(again)])
+        if self.samples and model.is_generative:
+            labels = np.arange(self.samples) % model.num_classes if model.is_conditional else None
+            drawn = inference.sample(model, self.samples, labels=labels, seed=self.seed)
+            pictures["samples"] = _side_by_side(drawn)
+        return pictures
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        if self._image_writer is not None:
+            self._image_writer.close()
+            self._image_writer = None
+
+
+def _side_by_side(images: Any) -> np.ndarray:
+    """Images [n, H, W, C] as one row [H, n * W, C]."""
+    return np.concatenate(list(np.asarray(images, dtype=np.float32)), axis=1)
 
 
 # ---- checkpoints -------------------------------------------------------------------------------------------

@@ -77,6 +77,11 @@ def command_train(args: argparse.Namespace) -> None:
         model, x[:split_at], labels[:split_at], args.batch_size, seed=args.seed + done
     )
     x_valid, y_valid = zoo.data.evaluation_images(model, x[split_at:], args.seed), labels[split_at:]
+    callbacks = []
+    if args.tensorboard:
+        logs = run_dir / "logs"
+        callbacks.append(zoo.callbacks.TensorBoard(logs, images=x_valid[:8], labels=y_valid[:8], seed=args.seed))
+        print(f"TensorBoard logs in {logs}: tensorboard --logdir {logs}", flush=True)
     with warnings.catch_warnings():  # a NaN loss raises TrainingDiverged, printed as the one error line
         warnings.filterwarnings("ignore", message="The loss became NaN/inf", category=RuntimeWarning)
         run = training.train(
@@ -88,6 +93,7 @@ def command_train(args: argparse.Namespace) -> None:
             validation_data=(model.inputs_for(x_valid, y_valid), x_valid),
             seed=args.seed,
             verbose=args.verbose,
+            callbacks=callbacks,
             metadata=settings,
             restart=args.restart,
         )
@@ -208,6 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--restart", action="store_true", help="discard the run folder's checkpoint and start over"
     )
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="log the losses, the KL, beta and images of each epoch to RUN_FOLDER/logs for TensorBoard",
+    )
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras progress: 1 = bar")
     train.set_defaults(run=command_train)
 
