@@ -6,7 +6,9 @@ Keras model in every respect (`fit`, `save`, `keras.models.load_model`), plus:
 - it knows its registry name and hyperparameters (`model.zoo_name`, `model.hparams`), saved in its config;
 - `fit`/`evaluate`/`predict` check array inputs first and raise a `ValueError` that names the problem and
   the fix, instead of training on NaNs or grey levels or failing deep inside TensorFlow;
-- they feed arrays to long calls through `zoo.feeding`, which spares them tf.data's end-of-call stall (seconds).
+- they feed arrays to long calls through `zoo.feeding`, which spares them tf.data's end-of-call stall (seconds);
+- `compile`/`fit`/`evaluate`/`predict` convert Keras 3 (`tf.keras`) callbacks, optimizers, losses and metrics
+  to their tf_keras twins, with one warning, and refuse other Keras 3 objects with the fix (`zoo.keras3`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from zoo import blocks, data, feeding
+from zoo import blocks, data, feeding, keras3
 from zoo import layers as zl
 from zoo._tf import keras
+
+COMPILE_OBJECTS = ("optimizer", "loss", "metrics", "weighted_metrics")
+"""The `compile` arguments that may hold Keras 3 objects to convert."""
 
 
 @keras.utils.register_keras_serializable("zoo")
@@ -93,20 +98,44 @@ class ZooModel(keras.Model):
         """True if pixels are modelled as Bernoulli variables, so data must be binary."""
         return bool(layers_of_type(self, (zl.IndependentBernoulli, zl.BernoulliMixture)))
 
+    def compile(self, *args, **kwargs):
+        arguments = feeding.bind(super().compile, args, kwargs)
+        keras3.convert("model.compile", arguments, COMPILE_OBJECTS)
+        return super().compile(**arguments)
+
+    def compile_from_config(self, config: dict) -> None:
+        # tf_keras leaves a loaded model uncompiled if its class overrides compile(), as this one does (to
+        # convert Keras 3 objects); these are tf_keras' own steps, so a saved model loads compiled as before
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built and isinstance(self.optimizer, keras.optimizers.Optimizer):
+            self.optimizer.build(self.trainable_variables)
+
     def fit(self, *args, **kwargs):
         arguments = feeding.bind(super().fit, args, kwargs)
+        converted = keras3.convert("model.fit", arguments, ("callbacks",))
         data.check_model_inputs(self, arguments["x"], arguments["y"])
-        return super().fit(**feeding.fit_arguments(arguments))
+        try:
+            return super().fit(**feeding.fit_arguments(arguments))
+        finally:
+            converted.write_back()
 
     def evaluate(self, *args, **kwargs):
         arguments = feeding.bind(super().evaluate, args, kwargs)
+        converted = keras3.convert("model.evaluate", arguments, ("callbacks",))
         data.check_model_inputs(self, arguments["x"], arguments["y"])
-        return super().evaluate(**feeding.evaluate_arguments(arguments))
+        try:
+            return super().evaluate(**feeding.evaluate_arguments(arguments))
+        finally:
+            converted.write_back()
 
     def predict(self, *args, **kwargs):
         arguments = feeding.bind(super().predict, args, kwargs)
+        converted = keras3.convert("model.predict", arguments, ("callbacks",))
         data.check_model_inputs(self, arguments["x"], None)
-        return super().predict(**feeding.predict_arguments(arguments))
+        try:
+            return super().predict(**feeding.predict_arguments(arguments))
+        finally:
+            converted.write_back()
 
     def make_train_function(self, force: bool = False):
         """Keras' train function, with the optimizer's slot variables (Adam's moments) created first.
@@ -178,6 +207,7 @@ def assemble(
     With `importance_weighted`, the model draws its k samples of z per example, decodes all k * N of them
     and outputs that layer's importance-weighted bound instead (the IWAE).
     """
+    keras3.refuse_any([encoder_layers, decoder_layers], "zoo.model.assemble got ")
     encoder = keras.Sequential([keras.Input(input_shape), *encoder_layers], name="encoder")
     decoder = keras.Sequential([keras.Input((latent_dim,)), *decoder_layers], name="decoder")
     image = keras.Input(input_shape, name="image")
@@ -206,6 +236,7 @@ def assemble_conditional(
     functional sub-models taking [tensor, label], so `model.encoder([x, y])` and `model.decoder([z, y])`
     work on their own.
     """
+    keras3.refuse_any([feature_layers, encoder_layers, decoder_layers], "zoo.model.assemble_conditional got ")
     image, label = keras.Input(input_shape, name="image"), keras.Input((1,), dtype="int32", name="label")
     features = keras.Sequential([keras.Input(input_shape), *feature_layers], name="features")(image)
     joined = keras.layers.Concatenate()([features, zl.OneHot(num_classes)(label)])

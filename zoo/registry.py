@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zoo import hparams as hp
+from zoo import keras3
 from zoo._tf import tf
 from zoo.model import ZooModel, compile_model
 
@@ -107,6 +108,25 @@ def describe(name: str) -> str:
     return _entry(name).description
 
 
+def _build(name: str, builder: Builder, network: dict[str, Any]) -> ZooModel:
+    """`builder(**network)`, checked: a ZooModel of tf_keras parts (Keras 3 ones get `zoo.keras3`'s TypeError)."""
+    where = f"The builder of {name} "
+    try:
+        model = builder(**network)
+    except TypeError as error:  # tf_keras' own error for a Keras 3 layer in a tf_keras Sequential, explained
+        explained = keras3.explained(error, where.strip())
+        if explained is None:
+            raise
+        raise explained from error
+    keras3.check_built(model, f"{where}returned ")
+    if not isinstance(model, ZooModel):
+        raise TypeError(
+            f"{where}returned a {type(model).__module__}.{type(model).__qualname__}; a zoo builder returns a "
+            "zoo.ZooModel made with zoo.model.assemble (tf_keras layers only)."
+        )
+    return model
+
+
 def get(name: str, *, strategy: tf.distribute.Strategy | None = None, **hparams: Any) -> ZooModel:
     """A new compiled model: `zoo.get("conv_vae", latent_dim=16)`. Overrides win over the defaults.
 
@@ -137,12 +157,7 @@ def get(name: str, *, strategy: tf.distribute.Strategy | None = None, **hparams:
     network = {key: value for key, value in values.items() if key not in TRAINING}
     try:
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
-            model = entry.builder(**network)
-            if not isinstance(model, ZooModel):
-                raise TypeError(
-                    f"The builder of {name} returned a {type(model).__module__}.{type(model).__name__}; a zoo "
-                    "builder returns a zoo.ZooModel made with zoo.model.assemble (tf_keras layers only)."
-                )
+            model = _build(name, entry.builder, network)
             compile_model(model, **{key: values[key] for key in TRAINING})
     except tf.errors.OpError as error:
         # TensorFlow could not create the weights: out of memory, or more elements than a shape can hold

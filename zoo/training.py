@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo import checks, registry
+from zoo import checks, keras3, registry
 from zoo._tf import keras, tf
 from zoo.callbacks import CHECKPOINT_FILE, Checkpoint
 from zoo.files import writable_folder
@@ -98,7 +98,8 @@ def train(
             None, 0.
         seed: seeds Python, NumPy and TensorFlow before building (and, on resume, before continuing), so the
             same seed gives the same weights on CPU. Default value: None (not seeded).
-        callbacks: more Keras callbacks, e.g. `zoo.callbacks.KLAnnealing()`.
+        callbacks: more Keras callbacks, e.g. `zoo.callbacks.KLAnnealing()`; Keras 3 (`tf.keras`) ones of
+            the standard classes are converted to their tf_keras twins, with a warning (`zoo.keras3`).
         metadata: JSON-serializable settings that define the run (data, batch size, ...). Stored with the
             checkpoint; resuming with different metadata raises, so one folder never mixes two runs.
         strategy: a `tf.distribute.Strategy` to train on: the model is built in its scope, and a checkpoint
@@ -112,6 +113,9 @@ def train(
         OSError: the folder cannot be written, or another process is training in it.
     """
     epochs, batch_size = checks.integer("epochs", epochs), checks.integer("batch_size", batch_size)
+    converted = keras3.Boundary("zoo.training.train")
+    callbacks = converted.convert(list(callbacks))
+    converted.warn()
     directory = writable_folder(directory)
     metadata = json.loads(json.dumps(metadata or {}))  # as it reads back from the checkpoint
     with _exclusive(directory):
@@ -143,6 +147,7 @@ def train(
             verbose=verbose,
             callbacks=[*callbacks, checkpoint],
         )
+        converted.write_back()
         if checkpoint.diverged is not None:
             raise TrainingDiverged(directory, checkpoint.diverged[0] + 1, checkpoint.saved_epoch)
         return Run(model, checkpoint.history, initial_epoch, directory)
