@@ -1,4 +1,4 @@
-"""Using a trained model: encode, decode, reconstruct, sample, interpolate."""
+"""Using a trained model: encode, decode, reconstruct, sample, interpolate (linear and slerp), attribute vectors."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import zoo
 from zoo import inference
 from zoo import layers as zl
 from zoo._tf import tf, tfd
+from zoo.classifier import read_labels, train_classifier
 from zoo.model import layers_of_type
 
 MODELS = zoo.list_models()
@@ -103,18 +104,94 @@ def test_large_inputs_are_batched_with_the_same_results(digits, trained):
 
 
 @pytest.mark.parametrize("name", ["dense_vae", "cvae"])
-def test_interpolate_walks_the_line_between_two_codes(name, digits, trained):
+def test_interpolate_walks_the_path_between_two_codes(name, digits, trained):
     model = trained(name)
     x, y = digits
     labels = model.labels_or_none(y[:3])
-    path = inference.interpolate(model, x[:3], x[3:6], steps=5, labels=labels)
-    assert path.shape == (3, 5, 28, 28, 1)
-    np.testing.assert_allclose(path[:, 0], zoo.reconstruct(model, x[:3], labels), atol=1e-6)
-    np.testing.assert_allclose(path[:, -1], zoo.reconstruct(model, x[3:6], labels), atol=1e-6)
-    midpoint = (zoo.encode(model, x[:3], labels).mean() + zoo.encode(model, x[3:6], labels).mean()) / 2
-    np.testing.assert_allclose(path[:, 2], zoo.decode(model, midpoint, labels).mean(), atol=1e-5)
+    z_a, z_b = (zoo.encode(model, ends, labels).mean().numpy() for ends in (x[:3], x[3:6]))
+    for path, midpoint in [
+        ("linear", (z_a + z_b) / 2),
+        ("slerp", inference.interpolate_codes(z_a, z_b, 5)[:, 2]),
+    ]:
+        images = inference.interpolate(model, x[:3], x[3:6], steps=5, labels=labels, path=path)
+        assert images.shape == (3, 5, 28, 28, 1)
+        np.testing.assert_allclose(images[:, 0], zoo.reconstruct(model, x[:3], labels), atol=1e-6)
+        np.testing.assert_allclose(images[:, -1], zoo.reconstruct(model, x[3:6], labels), atol=1e-6)
+        np.testing.assert_allclose(images[:, 2], zoo.decode(model, midpoint, labels).mean(), atol=1e-5)
     one = inference.interpolate(model, x[0], x[3], steps=5, labels=None if labels is None else labels[0])
-    np.testing.assert_allclose(one, path[0], atol=1e-6)
+    np.testing.assert_allclose(one, images[0], atol=1e-6)  # the default path is slerp
+
+
+def test_slerp_keeps_the_norm_where_the_line_cuts_inside():
+    rng = np.random.default_rng(0)
+    z_a, z_b = rng.normal(size=(2, 6, 8))
+    z_b *= np.linalg.norm(z_a, axis=1, keepdims=True) / np.linalg.norm(z_b, axis=1, keepdims=True)
+    norm, angle = (
+        np.linalg.norm(z_a, axis=1),
+        np.arccos(np.sum(z_a * z_b, axis=1) / np.linalg.norm(z_a, axis=1) ** 2),
+    )
+    slerp = inference.interpolate_codes(z_a, z_b, steps=7, path="slerp")
+    linear = inference.interpolate_codes(z_a, z_b, steps=7, path="linear")
+    for path in (slerp, linear):  # both ends exact
+        assert path.shape == (6, 7, 8) and path.dtype == np.float32
+        np.testing.assert_array_equal(path[:, 0], z_a.astype(np.float32))
+        np.testing.assert_array_equal(path[:, -1], z_b.astype(np.float32))
+    np.testing.assert_allclose(np.linalg.norm(slerp, axis=-1), np.tile(norm[:, None], 7), rtol=1e-5)
+    t = np.linspace(0, 1, 7)
+    cosines = np.sum(slerp * z_a[:, None], axis=-1) / norm[:, None] ** 2  # the angle from z_a grows as t
+    np.testing.assert_allclose(cosines, np.cos(t * angle[:, None]), atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(linear[:, 3], axis=-1), norm * np.cos(angle / 2), rtol=1e-5)
+    assert (np.linalg.norm(linear[:, 3], axis=-1) < 0.99 * norm).all()  # the line's midpoint is inside
+    # no great circle: parallel, opposite or zero codes take the line, without NaN
+    z = z_a[:3]
+    for other in (2 * z, -z, np.zeros_like(z)):
+        np.testing.assert_allclose(
+            inference.interpolate_codes(z, other, 5),
+            inference.interpolate_codes(z, other, 5, "linear"),
+            atol=1e-6,
+        )
+    with pytest.raises(ValueError, match="path must be one of"):
+        inference.interpolate_codes(z_a, z_b, 5, path="spline")
+    with pytest.raises(ValueError, match="one shape \\[N, latent_dim\\].*z\\[None\\]"):
+        inference.interpolate_codes(z_a[0], z_b[0], 5)
+
+
+def test_attribute_vector_is_the_difference_of_mean_codes(digits, trained):
+    vae, cvae = trained("dense_vae"), trained("cvae")
+    x, y = digits
+    vector = zoo.attribute_vector(vae, x[y == 7], x[y == 1])
+    assert vector.shape == (2,) and vector.dtype == np.float32
+    means = [zoo.encode(vae, x[y == digit]).mean().numpy().mean(axis=0) for digit in (7, 1)]
+    np.testing.assert_allclose(vector, means[0] - means[1], atol=1e-5)
+    conditional = zoo.attribute_vector(cvae, x[:10], x[10:30], labels_with=y[:10], labels_without=y[10:30])
+    assert conditional.shape == (2,)
+    with pytest.raises(ValueError, match="conditional: pass labels="):
+        zoo.attribute_vector(cvae, x[:10], x[10:20])
+    with pytest.raises(ValueError, match="x_without as a non-empty batch"):
+        zoo.attribute_vector(vae, x[:10], x[:0])
+    with pytest.raises(ValueError, match="x_with as a non-empty batch.*x\\[None\\]"):
+        zoo.attribute_vector(vae, x[0], x[1:3])
+
+
+def test_the_attribute_vector_of_two_digits_turns_one_into_the_other(digits, trained):
+    vae = trained("dense_vae")
+    x, y = digits
+    zeros, ones = x[y == 0], x[y == 1]
+    # The shared model is small (24 steps): its images are blurry, so the reader learns the two digits from
+    # the model's own reconstructions of them.
+    images = zoo.reconstruct(vae, np.concatenate([zeros, ones]))
+    reader = train_classifier(images, np.repeat([0, 1], [len(zeros), len(ones)]), epochs=2)
+    codes = zoo.encode(vae, zeros).mean()
+
+    def read_as_one(vector: np.ndarray) -> list[float]:
+        """How many of the zeros read as a one when their codes move by 0, 1/2 and 1 times the vector."""
+        moved = [zoo.decode(vae, codes + amount * vector).mean() for amount in (0.0, 0.5, 1.0)]
+        return [float(np.mean(read_labels(reader, decoded) == 1)) for decoded in moved]
+
+    toward_ones = read_as_one(zoo.attribute_vector(vae, ones, zeros))
+    toward_zeros = read_as_one(zoo.attribute_vector(vae, zeros, ones))
+    assert toward_ones[0] < toward_ones[1] < toward_ones[2] and toward_ones[2] > 0.8, toward_ones
+    assert toward_zeros[0] > toward_zeros[1] > toward_zeros[2] and toward_zeros[2] < 0.2, toward_zeros
 
 
 def test_bad_arguments_raise_clear_errors(digits, trained):
@@ -129,6 +206,7 @@ def test_bad_arguments_raise_clear_errors(digits, trained):
         (lambda: zoo.encode(model, x[:3, :14]), "expects images of shape"),
         (lambda: inference.interpolate(model, x[:2], x[2:4], steps=1), "steps must be"),
         (lambda: inference.interpolate(model, x[:2], x[2:5]), "same shape"),
+        (lambda: inference.interpolate(model, x[:2], x[2:4], path="straight"), "path must be one of"),
     ]:
         with pytest.raises(ValueError, match=message):
             call()

@@ -10,13 +10,14 @@ from zoo import callbacks, classifier, compare, data, evaluation, inference, lay
 from zoo import models as _models  # noqa: F401  (importing it registers the models)
 from zoo._tf import keras
 from zoo.evaluation import evaluate
-from zoo.inference import decode, encode, interpolate, reconstruct, sample
+from zoo.inference import attribute_vector, decode, encode, interpolate, reconstruct, sample
 from zoo.io import load
 from zoo.model import ZooModel
 from zoo.registry import defaults, describe, get, list_models, register
 
 __all__ = [
     "ZooModel",
+    "attribute_vector",
     "callbacks",
     "classifier",
     "compare",

@@ -1,5 +1,5 @@
-"""Using a trained model: encode, decode, reconstruct, sample and interpolate, for every registered model
-with a latent code (`sample` also for a model without one, such as the Bernoulli mixture).
+"""Using a trained model: encode, decode, reconstruct, sample, interpolate and attribute vectors, for every
+registered model with a latent code (`sample` also for a model without one, such as the Bernoulli mixture).
 
 Inputs may be numpy arrays or tensors; the networks run on at most `batch_size` rows at a time, so large
 inputs fit in memory. Conditional models take labels through `labels=`: one integer for all rows, integer
@@ -7,6 +7,8 @@ class ids [N], or one-hot [N, num_classes].
 
 >>> posterior = encode(model, x[:8])            # q(z|x), batch shape [8]
 >>> images = sample(model, 16, seed=0)          # [16, 28, 28, 1], z ~ the model's own prior
+>>> path = interpolate(model, x[0], x[1], steps=8)                   # [8, 28, 28, 1], along the slerp path
+>>> bolder = attribute_vector(model, x[thick], x[thin])              # [latent_dim]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from zoo._tf import tf, tfd, tfp
 from zoo.model import ZooModel, layers_of_type
 
 MODES = ("mean", "mode", "sample")
+PATHS = ("slerp", "linear")
 BATCH_SIZE = 512
 
 
@@ -193,6 +196,40 @@ def _sample_without_code(model: ZooModel, n: int, mode: str, seed: int | None) -
     return tf.gather(getattr(p_x.components_distribution, mode)()[0], component).numpy()
 
 
+def interpolate_codes(z_a: Any, z_b: Any, steps: int = 10, path: str = "slerp") -> np.ndarray:
+    """Codes float32 [N, steps, D] from z_a [N, D] (step 0, exactly) to z_b [N, D] (step steps - 1, exactly).
+
+    "linear": (1 - t) z_a + t z_b. "slerp": the spherical interpolation of White 2016 ("Sampling Generative
+    Networks", sec. 2.1), sin((1 - t) w) / sin(w) z_a + sin(t w) / sin(w) z_b with w the angle between the
+    two codes: between codes of equal norm every point keeps that norm, where the straight line cuts inside
+    the shell on which a Gaussian's typical codes lie (its midpoint has norm |z| cos(w / 2)). Where the
+    angle is undefined or the great circle is not unique (a zero code, parallel or opposite codes), slerp
+    is the straight line.
+
+    >>> interpolate_codes([[1.0, 0.0]], [[0.0, 1.0]], steps=3)[0, 1]      # slerp: norm 1
+    array([0.70710677, 0.70710677], dtype=float32)
+    """
+    steps, path = checks.integer("steps", steps, 2), checks.one_of("path", path, PATHS)
+    z_a, z_b = (np.asarray(z, dtype=np.float64) for z in (z_a, z_b))
+    if z_a.ndim != 2 or z_a.shape != z_b.shape:
+        raise ValueError(
+            f"interpolate_codes needs z_a and z_b of one shape [N, latent_dim]; got {z_a.shape} and "
+            f"{z_b.shape}. Pass one code as z[None]."
+        )
+    t = np.linspace(0.0, 1.0, steps)[None, :, None]
+    weight_a, weight_b = 1 - t, t
+    if path == "slerp":
+        norms = np.linalg.norm(z_a, axis=-1) * np.linalg.norm(z_b, axis=-1)
+        cosine = np.sum(z_a * z_b, axis=-1) / np.where(norms > 0, norms, 1.0)
+        angle = np.arccos(np.clip(cosine, -1.0, 1.0))[:, None, None]
+        sine = np.sin(angle)
+        curved = (sine > 1e-6) & (norms > 0)[:, None, None]
+        sine = np.where(curved, sine, 1.0)
+        weight_a = np.where(curved, np.sin((1 - t) * angle) / sine, weight_a)
+        weight_b = np.where(curved, np.sin(t * angle) / sine, weight_b)
+    return (weight_a * z_a[:, None] + weight_b * z_b[:, None]).astype(np.float32)
+
+
 def interpolate(
     model: ZooModel,
     x_a: Any,
@@ -202,26 +239,67 @@ def interpolate(
     mode: str = "mean",
     seed: int | None = None,
     batch_size: int = BATCH_SIZE,
+    path: str = "slerp",
 ) -> np.ndarray:
-    """Images decoded along the straight line between the posterior means of x_a and x_b.
+    """Images decoded along a path between the posterior means of x_a and x_b: the great circle ("slerp",
+    White 2016; the default) or the straight line ("linear", the only path before `path=` existed), as
+    `interpolate_codes` computes them.
 
     x_a, x_b: two images [H, W, C] -> [steps, H, W, C]; or two batches [N, H, W, C] -> [N, steps, H, W, C]
     (pair i goes from x_a[i] to x_b[i]). Step 0 decodes x_a's code, step steps - 1 decodes x_b's.
     A conditional model uses `labels` (one, or one per pair) for both ends and for decoding. `mode` is as
     in `reconstruct`.
+
+    Why slerp: under the N(0, I) prior the codes of real digits lie on a shell, and the straight line
+    between two of them cuts inside it. Measured between 250 pairs of encoded mnist-5k test digits with a
+    dense_vae (latent_dim 8, 5 epochs; `python docs/make_gallery.py`, table in docs/gallery.md), at the
+    paths' midpoints: log p(z) is -9.9 on the line, -12.5 on slerp, -12.4 at the digits themselves (18%
+    of the line's midpoints are more probable than 99% of the digits, none of slerp's); decoded, slerp's
+    are sharper and a digit classifier reads them more surely (confidence 0.72 against 0.67; the digits'
+    codes 0.77). The density of the training digits' codes (the aggregate posterior) prefers the line,
+    though: log q(z) -10.9 against -13.4 (the digits -10.6).
     """
     steps, mode = checks.integer("steps", steps, 2), checks.one_of("mode", mode, MODES)
-    batch_size = checks.integer("batch_size", batch_size)
+    batch_size, path = checks.integer("batch_size", batch_size), checks.one_of("path", path, PATHS)
     single = np.ndim(x_a) == len(model.inputs[0].shape) - 1
     x_a, x_b = (np.asarray(x)[None] if single else np.asarray(x) for x in (x_a, x_b))
     if x_a.shape != x_b.shape:
         raise ValueError(f"x_a and x_b must have the same shape; got {x_a.shape} and {x_b.shape}.")
     labels = labels_for(model, labels, len(x_a))
     z_a, z_b = (encode_tensor(model, _images(model, x), labels, batch_size).mean() for x in (x_a, x_b))
-    t = tf.linspace(0.0, 1.0, steps)[None, :, None]
-    z = (1 - t) * z_a[:, None] + t * z_b[:, None]  # [N, steps, latent_dim]
+    z = interpolate_codes(z_a, z_b, steps, path)  # [N, steps, latent_dim]
     path_labels = None if labels is None else np.repeat(labels, steps)
-    path = decode_tensor(model, tf.reshape(z, [-1, z.shape[-1]]), path_labels, batch_size)
-    images = _to_images(path, mode, seed)
+    decoded = decode_tensor(model, tf.constant(z.reshape(-1, z.shape[-1])), path_labels, batch_size)
+    images = _to_images(decoded, mode, seed)
     images = images.reshape(len(x_a), steps, *images.shape[1:])
     return images[0] if single else images
+
+
+def attribute_vector(
+    model: ZooModel,
+    x_with: Any,
+    x_without: Any,
+    labels_with: Any = None,
+    labels_without: Any = None,
+    batch_size: int = BATCH_SIZE,
+) -> np.ndarray:
+    """The direction of an attribute in code space (White 2016, sec. 2.3; Larsen et al. 2016): the mean
+    posterior-mean code of the images that have it minus that of the images that do not.
+
+    x_with [N, H, W, C], x_without [M, H, W, C]: images with and without the attribute (bold strokes, a
+    class, a slant); a conditional model also takes their labels. Returns float32 [latent_dim]. Adding it
+    to the code of an image without the attribute moves that code by the mean difference:
+    `zoo.decode(model, encode(model, x).mean() + vector)`, or `zoo.plots.attribute_walk`.
+    """
+    batch_size = checks.integer("batch_size", batch_size)
+    means = []
+    for name, x, labels in (("x_with", x_with, labels_with), ("x_without", x_without, labels_without)):
+        if np.ndim(x) != len(model.inputs[0].shape) or len(x) == 0:
+            raise ValueError(
+                f"attribute_vector needs {name} as a non-empty batch of images [N, H, W, C]; got shape "
+                f"{np.shape(x)}. Pass one image as x[None]."
+            )
+        x = _images(model, x)
+        codes = encode_tensor(model, x, labels_for(model, labels, int(x.shape[0])), batch_size).mean()
+        means.append(np.mean(codes.numpy(), axis=0, dtype=np.float64))
+    return (means[0] - means[1]).astype(np.float32)
