@@ -3,6 +3,7 @@ trained model per registered name, and the digits as an .npz file for the comman
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,17 @@ import pytest
 import zoo
 
 SMALL = {"latent_dim": 2, "hidden_units": (64,), "filters": (8, 16)}
+SECONDS = {"slow": 15, "other": 1}  # what a test marked slow, and any other, costs roughly
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The costliest files first (by SECONDS, a file's tests staying in their order). pytest-xdist gives a
+    worker that frees up the next file (`--dist=loadfile --no-loadscope-reorder`), so the long files start
+    first and the short ones fill the end, instead of one long file running alone on one worker at the end."""
+    cost = Counter()
+    for item in items:
+        cost[item.path] += SECONDS["slow" if item.get_closest_marker("slow") else "other"]
+    items.sort(key=lambda item: -cost[item.path])
 
 
 def small_hparams(name: str) -> dict:

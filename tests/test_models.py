@@ -162,6 +162,7 @@ def test_the_first_fit_traces_the_train_step_once(name, trained):
     assert trained(name).train_function.experimental_get_tracing_count() == 1
 
 
+@pytest.mark.slow
 def test_trains_under_xla_with_a_short_final_batch(digits, tmp_path):
     """The jit_compile=True hyperparameter, with a batch size that leaves a short final batch (100 = 64 + 36):
     the stock full-covariance layer's set_diag gradient cannot be compiled then. A saved model keeps XLA.

@@ -73,6 +73,7 @@ class PoisonWeights(keras.callbacks.Callback):
                 weight.assign(np.full(weight.shape, np.nan, np.float32))
 
 
+@pytest.mark.slow
 def test_checkpoint_holds_everything_and_a_rerun_resumes_where_it_stopped(digits, tmp_path):
     x = digits[0][:EXAMPLES]
     first = fit(tmp_path, x, epochs=2)
@@ -91,6 +92,7 @@ def test_checkpoint_holds_everything_and_a_rerun_resumes_where_it_stopped(digits
     assert int(further.model.optimizer.iterations.numpy()) == 3 * EXAMPLES // BATCH
 
 
+@pytest.mark.slow
 def test_a_checkpoint_of_another_run_is_refused_until_restart(digits, one_epoch_run):
     x, folder, other_batch = digits[0][:EXAMPLES], one_epoch_run, {**METADATA, "batch_size": 32}
     with pytest.raises(ValueError, match=r"different run.*model='dense_vae' \(now 'beta_vae'\)"):
@@ -117,6 +119,7 @@ def test_one_process_at_a_time_per_run_folder(digits, tmp_path):
         fit(tmp_path, digits[0][:EXAMPLES], epochs=1)
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_keeps_the_last_good_checkpoint_and_says_so(digits, tmp_path):
     x = digits[0][:EXAMPLES]
     with (
@@ -138,6 +141,7 @@ def test_nan_in_the_first_epoch_saves_nothing(digits, tmp_path):
     assert Checkpoint.load(tmp_path) is None
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_weights(digits, tmp_path):
     x, y = digits[0][:EXAMPLES], digits[1][:EXAMPLES]
     first, second = (
