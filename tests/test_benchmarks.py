@@ -65,6 +65,7 @@ def test_hand_written_twin_computes_the_zoo_loss(bench, digits):
     np.testing.assert_allclose(hand.distortion(x, z), -model.decoder(z).log_prob(x), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_hand_written_twin_trains_under_xla(bench, digits):
     model = zoo.get("dense_vae", latent_dim=4, hidden_units=(32,))
     hand = bench("handwritten").HandWritten(model, batch_size=16, learning_rate=1e-3, jit_compile=True)
@@ -115,6 +116,7 @@ def test_throughput_smoke(bench, tmp_path):
     assert "hand-written" in (tmp_path / "throughput.md").read_text()
 
 
+@pytest.mark.slow
 def test_quality_smoke(bench, idx_folder, tmp_path):
     quality = bench("quality")
     argv = ["--smoke", "--data", str(idx_folder), "--test-dir", str(idx_folder), "--out", str(tmp_path)]
@@ -140,6 +142,7 @@ def test_quality_refuses_a_damaged_test_set(bench, idx_folder):
         quality.load_test_set(idx_folder)
 
 
+@pytest.mark.slow
 def test_conditional_smoke(bench, tmp_path):
     conditional = bench("conditional")
     assert conditional.parse_config("cvae:latent_dim=4,hidden_units=(64,32)") == (
@@ -160,6 +163,7 @@ def test_tune_smoke(bench, tmp_path):
     assert results["rows"][0]["config"] == "base" and np.isfinite(results["rows"][0]["neg_elbo"])
 
 
+@pytest.mark.slow
 def test_recipe_smoke(bench, idx_folder, tmp_path):
     recipe = bench("recipe")
     argv = [
@@ -193,3 +197,26 @@ def test_recipe_schedules_and_settings(bench):
     assert float(rate(0)) == 0 and float(rate(10)) == pytest.approx(4e-3) and float(rate(50)) < 1e-5
     with pytest.raises(ValueError, match="unknown settings"):
         recipe.run("learning_rate=3e-3", None, None, None, 0)
+
+
+def test_dequantization_keeps_each_grey_level_in_its_bin(bench):
+    x, _ = zoo.data.load("mnist-5k", split="test")
+    continuous = bench("likelihoods").dequantize(x[:8], seed=0)
+    levels = np.round(x[:8] * 255)
+    offsets = continuous.astype(np.float64) * 256 - levels  # u ~ U(0, 1) within each 8-bit level's bin
+    assert offsets.min() > -1e-4 and offsets.max() < 1 and 0.4 < offsets.mean() < 0.6
+    assert continuous.min() >= 0 and continuous.max() < 1
+
+
+@pytest.mark.slow
+def test_likelihoods_smoke(bench, tmp_path):
+    # One likelihood (the Gaussian path is the same code) keeps the smoke run to seconds.
+    argv = ["--smoke", "--likelihoods", "continuous_bernoulli", "--dequantize", "--out", str(tmp_path)]
+    results = bench("likelihoods").main(argv)
+    (row,) = results["rows"]
+    assert row["likelihood"] == "continuous_bernoulli" and np.isfinite(row["nll_iwae"])
+    assert np.isfinite(row["bits_per_pixel"]) and row["samples_outside_unit_interval"] == 0.0
+    assert row["nll_iwae"] <= row["neg_elbo"] + 1.0 and row["seconds_per_epoch"] > 0
+    assert (tmp_path / "likelihoods-continuous_bernoulli.png").stat().st_size > 0
+    assert json.loads((tmp_path / "likelihoods.json").read_text())["settings"]["dequantize"] is True
+    assert "discrete bits/pixel" in (tmp_path / "likelihoods.md").read_text()

@@ -275,3 +275,36 @@ def test_images_a_model_cannot_take_are_named(grey, trained, images, message):
     for prepare in (zoo.data.training_dataset, zoo.data.evaluation_images):
         with pytest.raises(ValueError, match=message):
             prepare(trained("dense_vae"), images(grey[0]))
+
+
+@pytest.fixture(scope="module")
+def grey_levels_model() -> zoo.ZooModel:
+    """An untrained small dense_vae with continuous-Bernoulli pixels: a density on [0, 1], never binarized."""
+    return zoo.get("dense_vae", latent_dim=2, hidden_units=(64,), likelihood="continuous_bernoulli")
+
+
+def test_a_continuous_bernoulli_model_takes_grey_levels_in_the_unit_interval(grey, grey_levels_model):
+    x, _ = grey
+    model = grey_levels_model
+    assert model.has_unit_interval_likelihood and not model.has_bernoulli_likelihood
+    ((inputs, targets),) = _epochs(zoo.data.training_dataset(model, x, batch_size=40, shuffle=False), 1)[0]
+    assert np.array_equal(inputs, x) and np.array_equal(targets, x)  # grey levels, never binarized
+    assert np.array_equal(zoo.data.evaluation_images(model, x, seed=5), x)
+    data.check_model_inputs(model, x, x)  # grey levels pass
+    for prepare in (zoo.data.training_dataset, zoo.data.evaluation_images):
+        with pytest.raises(ValueError, match=r"dense_vae takes grey-level images .*x / 255"):
+            prepare(model, x * 255)
+
+
+@pytest.mark.parametrize("targets", [lambda x: x * 255, lambda x: x - 0.5])
+def test_a_continuous_bernoulli_model_refuses_pixels_outside_the_unit_interval(
+    grey, grey_levels_model, targets
+):
+    x = targets(grey[0])
+    message = r"continuous Bernoulli variables, a density on \[0, 1\]; got values in .*x / 255.*'gaussian'"
+    with pytest.raises(ValueError, match=message):
+        data.check_model_inputs(grey_levels_model, x, x)
+    batches = tf.data.Dataset.from_tensor_slices((x, x)).batch(8)
+    with pytest.raises(ValueError, match=message):  # a dataset's first batch of targets
+        grey_levels_model.fit(batches, epochs=1, verbose=0)
+    assert grey_levels_model.optimizer.iterations.numpy() == 0

@@ -208,6 +208,9 @@ def test_evaluate_rejects_bad_arguments(digits, trained):
         evaluate(model, x[:4, :14])
     with pytest.raises(ValueError, match="not conditional"):
         evaluate(model, x[:4], labels=[1, 2, 3, 4])
+    grey = zoo.get("dense_vae", likelihood="continuous_bernoulli", latent_dim=2, hidden_units=(16,))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):  # a density on [0, 1]: 255 is out of its support
+        evaluate(grey, x[:4] * 255)
 
 
 def test_exact_likelihood_of_a_model_without_latent_code(digits):

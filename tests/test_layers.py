@@ -97,6 +97,7 @@ def test_beta_is_not_trained_and_can_be_assigned(features):
         ),
         zl.MultivariateNormalDiag(4),
         zl.IndependentNormal((28, 28, 1), scale=0.1),
+        zl.IndependentContinuousBernoulli((28, 28, 1), convert_to_tensor_fn="sample"),
         zl.Corruption("mask", 0.25),
         zl.OneHot(10),
     ],
@@ -252,6 +253,64 @@ def test_gaussian_likelihood_shapes_and_log_prob(scale):
     sd = np.log1p(np.exp(spatial[..., 2:])) + 1e-3 if scale is None else scale
     by_hand = np.sum(-0.5 * ((x - loc) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi), axis=(1, 2, 3))
     np.testing.assert_allclose(distribution.log_prob(x).numpy(), by_hand, rtol=1e-4)
+
+
+# Logits from saturated towards 0 through λ = 1/2 (0 and ±1e-4: the normalizer's removable singularity) to
+# saturated towards 1; λ = sigmoid(logit) = 2e-9, 0.01, 0.2, 0.49998, 0.5, 0.50002, 0.9, 0.99, 1 - 2e-9.
+CB_LOGITS = np.array([-20.0, -4.595, -1.386, -1e-4, 0.0, 1e-4, 2.197, 4.595, 20.0], np.float32)
+
+
+def _continuous_bernoulli_pixels(logits: np.ndarray) -> tfd.Distribution:
+    """The layer's p(x|z) for one pixel per logit: batch [len(logits)], event [1, 1, 1]."""
+    return zl.IndependentContinuousBernoulli((1, 1, 1))(logits[:, None])
+
+
+def test_continuous_bernoulli_density_integrates_to_one_on_the_unit_interval():
+    x = np.linspace(0.0, 1.0, 20_001, dtype=np.float32)
+    pixels = _continuous_bernoulli_pixels(CB_LOGITS)
+    log_p = pixels.log_prob(np.broadcast_to(x[:, None, None, None, None], (len(x), len(CB_LOGITS), 1, 1, 1)))
+    density = np.exp(log_p.numpy().astype(np.float64))  # [20001, 9]
+    assert np.all(np.isfinite(density))
+    np.testing.assert_allclose(np.trapezoid(density, x.astype(np.float64), axis=0), 1.0, atol=1e-3)
+    np.testing.assert_allclose(density[:, 4], 1.0, atol=1e-6)  # λ = 1/2: the uniform density
+    assert np.all(pixels.log_prob(np.full((len(CB_LOGITS), 1, 1, 1), 1.5, np.float32)).numpy() == -np.inf)
+
+
+def test_continuous_bernoulli_layer_is_tfp_s_density_with_its_normalizer():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=3, size=(4, 12)).astype(np.float32)
+    distribution = zl.IndependentContinuousBernoulli((3, 4, 1))(logits)
+    assert distribution.batch_shape == [4] and distribution.event_shape == [3, 4, 1]
+    x = rng.random((4, 3, 4, 1)).astype(np.float32)
+    stock = tfd.ContinuousBernoulli(logits=logits.reshape(4, 3, 4, 1)).log_prob(x).numpy().sum(axis=(1, 2, 3))
+    np.testing.assert_allclose(distribution.log_prob(x).numpy(), stock, rtol=1e-6, atol=1e-5)
+    lam = 1 / (1 + np.exp(-logits.astype(np.float64).reshape(4, 3, 4, 1)))
+    normalizer = 2 * np.arctanh(1 - 2 * lam) / (1 - 2 * lam)  # C(λ), Loaiza-Ganem & Cunningham 2019
+    by_hand = np.log(normalizer) + x * np.log(lam) + (1 - x) * np.log1p(-lam)
+    np.testing.assert_allclose(distribution.log_prob(x).numpy(), by_hand.sum(axis=(1, 2, 3)), rtol=1e-5)
+    samples = distribution.sample(seed=1).numpy()
+    assert samples.shape == (4, 3, 4, 1) and samples.min() >= 0 and samples.max() <= 1
+
+
+def test_continuous_bernoulli_tensor_is_its_mean_not_lambda():
+    logits = tf.constant(CB_LOGITS)
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        pixels = _continuous_bernoulli_pixels(logits)
+        mean = tf.convert_to_tensor(pixels)[:, 0, 0, 0]  # what predict, reconstruct and sample show
+        log_p = pixels.log_prob(tf.fill([len(CB_LOGITS), 1, 1, 1], 0.3))
+    np.testing.assert_allclose(
+        mean.numpy(), tfd.ContinuousBernoulli(logits=CB_LOGITS).mean().numpy(), atol=1e-7
+    )
+    np.testing.assert_allclose(mean.numpy()[[0, 4, 8]], [0.05, 0.5, 0.95], atol=1e-6)  # mean -> -1/logit
+    lam = 1 / (1 + np.exp(-CB_LOGITS.astype(np.float64)))
+    assert abs(mean.numpy()[2] - 0.388) < 1e-3 and abs(lam[2] - 0.2) < 1e-3  # the trap: the mean is not λ
+    far = [1, 2, 6, 7]
+    by_hand = lam[far] / (2 * lam[far] - 1) + 1 / (2 * np.arctanh(1 - 2 * lam[far]))
+    np.testing.assert_allclose(mean.numpy()[far], by_hand, rtol=1e-5)
+    gradient = tape.gradient(log_p, logits).numpy()
+    assert np.all(np.isfinite(log_p.numpy())) and np.all(np.isfinite(gradient))
+    np.testing.assert_allclose(gradient[3:6], -0.2, atol=1e-4)  # d/dlogit at λ = 1/2: x - mean = 0.3 - 0.5
 
 
 @pytest.mark.parametrize("kind", corruption.KINDS)

@@ -66,7 +66,7 @@ def test_diagonal_posterior_option(digits):
 def test_gaussian_vae_trains_on_grey_levels_that_bernoulli_models_refuse(trained):
     dense_vae = trained("dense_vae")
     x, _ = zoo.data.load("mnist-5k", split="test")  # grey levels in [0, 1]
-    with pytest.raises(ValueError, match="binarize"):
+    with pytest.raises(ValueError, match="binarize.*likelihood='continuous_bernoulli'"):
         dense_vae.fit(x, x, epochs=1, verbose=0)
     model = zoo.get("gaussian_vae", **small_hparams("gaussian_vae"))
     history = model.fit(x, x, epochs=3, batch_size=64, verbose=0)
@@ -74,6 +74,35 @@ def test_gaussian_vae_trains_on_grey_levels_that_bernoulli_models_refuse(trained
     likelihood = zoo.decode(model, np.zeros((2, 2), np.float32))
     assert isinstance(likelihood.tensor_distribution.distribution, tfd.Normal)
     assert likelihood.event_shape == [28, 28, 1]
+
+
+def test_continuous_bernoulli_vae_trains_on_grey_levels_saves_samples_and_evaluates(tmp_path):
+    x, _ = zoo.data.load("mnist-5k", split="test")  # grey levels in [0, 1], never binarized for this model
+    model = zoo.get("dense_vae", **small_hparams("dense_vae"), likelihood="continuous_bernoulli")
+    assert zoo.data.training_binarization(model) is False and not model.has_bernoulli_likelihood
+    np.testing.assert_array_equal(zoo.data.evaluation_images(model, x), x)
+    history = model.fit(x[:384], x[:384], epochs=2, batch_size=64, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    model.save(tmp_path / "cb.keras")
+    again = zoo.load(tmp_path / "cb.keras")  # safe_mode=True
+    images = zoo.sample(again, 6, seed=0)
+    assert images.shape == (6, 28, 28, 1) and images.min() >= 0 and images.max() <= 1
+    np.testing.assert_array_equal(images, zoo.sample(model, 6, seed=0))
+    # The trap: reconstructions are the continuous Bernoulli's mean, not its parameter λ = sigmoid(logits).
+    likelihood = zoo.decode(model, zoo.encode(model, x[:4]).mean())
+    pixels = likelihood.distribution
+    assert isinstance(pixels, tfd.ContinuousBernoulli)
+    recon = zoo.reconstruct(model, x[:4])
+    np.testing.assert_allclose(recon, tfd.ContinuousBernoulli(logits=pixels.logits).mean().numpy(), atol=1e-6)
+    assert (
+        np.abs(recon - tfd.ContinuousBernoulli(logits=pixels.logits).probs_parameter().numpy()).max() > 0.01
+    )
+    results = zoo.evaluate(again, x[:32], k=8, seed=0, verbose=0)
+    assert np.isfinite(results["nll_iwae_8"]) and results["nll_iwae_8"] <= results["neg_elbo"] + 1.0
+    with pytest.raises(ValueError, match=r"continuous Bernoulli.*\[0, 1\].*x / 255.*likelihood='gaussian'"):
+        model.fit(x[:8] * 255, x[:8] * 255, verbose=0)
+    with pytest.raises(ValueError, match=r"got values in \[-0\.5, 0\.5\]"):
+        model.evaluate(x[:8] - 0.5, x[:8] - 0.5, verbose=0)
 
 
 def test_gaussian_vae_with_a_fixed_scale():
@@ -141,6 +170,7 @@ def trained_vae():
     return vae, x[2048:2560]
 
 
+@pytest.mark.slow
 def test_iwae_with_one_sample_is_the_plain_vae_loss_on_the_same_weights(trained_vae):
     vae, x = trained_vae
     elbo, elbo_error = _mean_loss(vae, x, passes=20)
@@ -148,6 +178,7 @@ def test_iwae_with_one_sample_is_the_plain_vae_loss_on_the_same_weights(trained_
     assert abs(iwae_1 - elbo) < 4 * np.hypot(elbo_error, iwae_error) + 0.05, (iwae_1, elbo)
 
 
+@pytest.mark.slow
 def test_more_importance_samples_give_a_tighter_bound(trained_vae):
     """The negative bound falls as k grows (it rises toward log p(x)). Measured for k = 1, 10, 50: 238.9,
     235.3, 234.3 nats, each with a standard error of 0.03 to 0.08 over 3 passes. So no step may rise by more
@@ -162,6 +193,7 @@ def test_more_importance_samples_give_a_tighter_bound(trained_vae):
     assert losses[2] < losses[0] - 4 * np.hypot(errors[0], errors[2]) - 0.1, (losses, errors)
 
 
+@pytest.mark.slow
 def test_iwae_trains_saves_and_samples(digits, tmp_path):
     x, _ = digits
     model = zoo.get(

@@ -109,11 +109,12 @@ def kl_term(
 
 
 def likelihood(event_shape: Sequence[int], kind: str = "bernoulli", scale: float | None = None):
-    """The decoder's output layer p(x|z) (`zl.LIKELIHOODS`): "bernoulli" pixels, or "gaussian" with a learned
-    (`scale=None`) or fixed standard deviation."""
-    if kind == "bernoulli":
-        return zl.IndependentBernoulli(event_shape, name="likelihood")
-    return zl.IndependentNormal(event_shape, scale=scale, name="likelihood")
+    """The decoder's output layer p(x|z) (`zl.LIKELIHOODS`): "bernoulli" pixels (binary images),
+    "continuous_bernoulli" (grey levels in [0, 1]), or "gaussian" with a learned (`scale=None`) or fixed
+    standard deviation. `scale` is for "gaussian" only."""
+    if kind == "gaussian":
+        return zl.IndependentNormal(event_shape, scale=scale, name="likelihood")
+    return zl.LIKELIHOODS[kind](event_shape, name="likelihood")
 
 
 def params_per_pixel(kind: str = "bernoulli", scale: float | None = None) -> int:

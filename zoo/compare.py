@@ -22,9 +22,10 @@ defines and "—" (NaN, or None for `active_units`) for the others:
 - a conditional model (`cvae`, `conv_cvae`) is given the labels, so its numbers are about -log p(x | y),
   which can be up to log(number of classes) nats below -log p(x).
 
-Nats compare only between models with the same `likelihood`: a Gaussian pixel model (`gaussian_vae`) scores
-densities of continuous values, which on binary images are not comparable with (and can go far below) the
-probabilities that Bernoulli pixel models score.
+Nats compare only between models scored on the same kind of data: Bernoulli pixel models score
+probabilities of binary images; Gaussian and continuous-Bernoulli pixel models score densities of grey
+levels (comparable with each other on the same grey images), which are not comparable with (and can go far
+below) those probabilities.
 """
 
 from __future__ import annotations

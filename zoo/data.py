@@ -97,8 +97,8 @@ def dataset(
         binarize: "dynamic" (every image drawn anew as x_i ~ Bernoulli(grey level) in every epoch: the
             literature's protocol for binary MNIST, Burda et al. 2015, which gives a Bernoulli model fresh
             binary digits instead of the same ones, so it over-fits later), "stochastic" (one such draw,
-            fixed), "threshold" (x > 0.5), or False (grey levels as they are, for Gaussian pixels).
-            Default value: "dynamic".
+            fixed), "threshold" (x > 0.5), or False (grey levels as they are, for continuous-Bernoulli
+            and Gaussian pixels). Default value: "dynamic"; `training_dataset` picks for a model.
         shuffle: a new order every epoch. Default value: True.
         seed: fixes the sequence of orders and of draws: the same seed gives the same batches, epoch by
             epoch. Default value: 0.
@@ -136,30 +136,33 @@ def training_dataset(
     model: Any, x: Any, labels: Any = None, batch_size: int = 128, shuffle: bool = True, seed: int = 0
 ) -> tf.data.Dataset:
     """`dataset` as `model` should train on grey-level images x [N, H, W, C] in [0, 1]: a fresh binarization
-    of every image in every epoch for Bernoulli pixels ("dynamic"), the grey levels for Gaussian ones;
-    labels [N] kept only if the model is conditional. Binary images pass through unchanged."""
+    of every image in every epoch for Bernoulli pixels ("dynamic"), the grey levels for continuous-Bernoulli
+    and Gaussian ones; labels [N] kept only if the model is conditional. Binary images pass through
+    unchanged."""
     _check_images_for(model, x)
     return dataset(x, model.labels_or_none(labels), batch_size, training_binarization(model), shuffle, seed)
 
 
 def training_binarization(model: Any) -> str | bool:
-    """How `training_dataset` binarizes for `model`: "dynamic" for Bernoulli pixels, False (grey levels) else."""
+    """How `training_dataset` binarizes for `model`: "dynamic" for Bernoulli pixels, False (grey levels) for
+    the others: a continuous-Bernoulli or Gaussian model is never binarized."""
     return DYNAMIC if model.has_bernoulli_likelihood else False
 
 
 def evaluation_images(model: Any, x: Any, seed: int = 0) -> np.ndarray:
     """Grey-level images x [N, H, W, C] as `model` is scored on them: one fixed binarization (seeded
-    Bernoulli draws, "stochastic") for Bernoulli pixels, the grey levels for Gaussian ones. The same seed
-    gives the same images, so scores of different models and runs compare."""
+    Bernoulli draws, "stochastic") for Bernoulli pixels, the grey levels for continuous-Bernoulli and Gaussian
+    ones. The same seed gives the same images, so scores of different models and runs compare."""
     _check_images_for(model, x)
     x = np.asarray(x, dtype=np.float32)
     return binarize_images(x, "stochastic", seed) if model.has_bernoulli_likelihood else x
 
 
 def _check_images_for(model: Any, x: Any) -> None:
-    """Images of the shape `model` takes; for Bernoulli pixels grey levels in [0, 1], binarized after."""
+    """Images of the shape `model` takes; grey levels in [0, 1] for pixels modelled on [0, 1] (Bernoulli
+    ones are binarized after)."""
     check_images(x, tuple(model.inputs[0].shape[1:]), bernoulli=False, model_name=model.zoo_name)
-    if model.has_bernoulli_likelihood:  # Gaussian pixels take any real values
+    if model.has_unit_interval_likelihood:  # Gaussian pixels take any real values
         _check_grey_levels(np.asarray(x), model.zoo_name)
 
 
@@ -270,8 +273,12 @@ def read_idx(path: str | Path) -> np.ndarray:
 # ---- checks on what a user hands to a model ---------------------------------------------------------------
 
 
-def check_images(x: Any, expected_shape: tuple[int, ...], bernoulli: bool, model_name: str) -> None:
-    """Raise a ValueError naming the problem and the fix if `x` is not a valid image batch for the model."""
+def check_images(
+    x: Any, expected_shape: tuple[int, ...], bernoulli: bool, model_name: str, unit_interval: bool = False
+) -> None:
+    """Raise a ValueError naming the problem and the fix if `x` is not a valid image batch for the model:
+    binary pixels if `bernoulli` (`model.has_bernoulli_likelihood`), pixels in [0, 1] if `unit_interval`
+    (`model.has_unit_interval_likelihood`: continuous-Bernoulli pixels)."""
     expected = tuple(expected_shape)
     try:
         x = np.asarray(x)
@@ -306,8 +313,19 @@ def check_images(x: Any, expected_shape: tuple[int, ...], bernoulli: bool, model
         raise ValueError(
             f"{model_name} models pixels as Bernoulli and needs binary data in {{0, 1}}; got values in "
             f"[{low:g}, {high:g}]. Binarize with zoo.data.binarize_images(x) or "
-            "zoo.data.load(..., binarize=True)."
+            "zoo.data.load(..., binarize=True); to model the grey levels themselves, use a VAE built with "
+            "likelihood='continuous_bernoulli' (or 'gaussian')."
         )
+    if unit_interval and (x.min() < 0 or x.max() > 1):
+        raise ValueError(_outside_unit_interval(model_name, float(x.min()), float(x.max())))
+
+
+def _outside_unit_interval(model_name: str, low: float, high: float) -> str:
+    return (
+        f"{model_name} models pixels as continuous Bernoulli variables, a density on [0, 1]; got values in "
+        f"[{low:g}, {high:g}]. Scale the images into [0, 1] (x / 255 for 8-bit pixels; zoo.data.load(...) "
+        "returns them so), or use likelihood='gaussian' for other real values."
+    )
 
 
 def check_labels(labels: Any, num_images: int, num_classes: int, model_name: str) -> None:
@@ -340,13 +358,13 @@ def _is_array_like(value: Any) -> bool:
 
 def check_model_inputs(model, x: Any, y: Any) -> None:
     """Check array inputs (and image targets) of a `ZooModel`'s fit/evaluate/predict; of a `tf.data.Dataset`
-    the first batch's targets, for a Bernoulli-pixel model (Keras checks the rest)."""
+    the first batch's targets, for a model of pixels on [0, 1] (Keras checks the rest)."""
     if isinstance(x, tf.data.Dataset):
         _check_first_targets(model, x)
         return
     name = model.zoo_name
     image_shape = tuple(model.inputs[0].shape[1:])
-    bernoulli = model.has_bernoulli_likelihood
+    bernoulli, unit = model.has_bernoulli_likelihood, model.has_unit_interval_likelihood
     if model.is_conditional:
         if x is None or isinstance(x, dict) or not _is_array_like(x):
             return  # a tf.data.Dataset, generator or dict input: Keras checks those
@@ -355,7 +373,7 @@ def check_model_inputs(model, x: Any, y: Any) -> None:
                 f"{name} takes [images, labels]: model.fit([x, labels], x) with integer labels [N]."
             )
         images, labels = x
-        check_images(images, image_shape, bernoulli, name)
+        check_images(images, image_shape, bernoulli, name, unit)
         check_labels(labels, len(images), model.num_classes, name)
     else:
         if x is None or not _is_array_like(x):
@@ -366,19 +384,24 @@ def check_model_inputs(model, x: Any, y: Any) -> None:
                     f"{name} is not conditional: pass the images only, model.fit(x, x). Labels are for "
                     "conditional models such as zoo.get('cvae')."
                 )
-        check_images(x, image_shape, bernoulli, name)
+        check_images(x, image_shape, bernoulli, name, unit)
     if y is not None and y is not x and _is_array_like(y):  # fit(x, x): x is checked already
-        check_images(y, image_shape, bernoulli, name)
+        check_images(y, image_shape, bernoulli, name, unit)
 
 
 def _check_first_targets(model, dataset: tf.data.Dataset) -> None:
-    """Grey levels as targets would train a Bernoulli model on an unnormalized likelihood, silently."""
-    if not model.has_bernoulli_likelihood:
+    """Grey levels as targets would train a Bernoulli model on an unnormalized likelihood, silently; values
+    outside [0, 1] give a continuous-Bernoulli model infinite losses."""
+    if not model.has_unit_interval_likelihood:
         return
     element = next(iter(dataset.take(1)), None)
     if not (isinstance(element, tuple) and len(element) >= 2):
         return  # inputs only (predict), or an empty dataset
     targets = np.asarray(element[1])
+    if not model.has_bernoulli_likelihood:
+        if targets.min() < 0 or targets.max() > 1:
+            raise ValueError(_outside_unit_interval(model.zoo_name, targets.min(), targets.max()))
+        return
     if not ((targets == 0) | (targets == 1)).all():
         raise ValueError(
             f"{model.zoo_name} models pixels as Bernoulli and needs binary targets; the first batch of the "

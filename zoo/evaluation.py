@@ -159,7 +159,13 @@ def evaluate(
     batch_size = checks.integer("batch_size", batch_size)
     sample_batch_size = checks.integer("sample_batch_size", sample_batch_size)
     x = np.asarray(x)  # checked once here; the batches go to the unchecked tensor functions
-    data.check_images(x, tuple(model.inputs[0].shape[1:]), model.has_bernoulli_likelihood, model.zoo_name)
+    data.check_images(
+        x,
+        tuple(model.inputs[0].shape[1:]),
+        model.has_bernoulli_likelihood,
+        model.zoo_name,
+        unit_interval=model.has_unit_interval_likelihood,
+    )
     labels = inference.labels_for(model, labels, len(x))
     prior = inference.prior(model) if model.has_prior else None
     starts = range(0, len(x), batch_size)

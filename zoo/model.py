@@ -98,6 +98,12 @@ class ZooModel(keras.Model):
         """True if pixels are modelled as Bernoulli variables, so data must be binary."""
         return bool(layers_of_type(self, (zl.IndependentBernoulli, zl.BernoulliMixture)))
 
+    @property
+    def has_unit_interval_likelihood(self) -> bool:
+        """True if p(x|z) lives on [0, 1] (Bernoulli or continuous-Bernoulli pixels), so data must lie in
+        [0, 1]; binary as well if `has_bernoulli_likelihood`. False for Gaussian pixels (any real values)."""
+        return self.has_bernoulli_likelihood or bool(layers_of_type(self, zl.IndependentContinuousBernoulli))
+
     def compile(self, *args, **kwargs):
         arguments = feeding.bind(super().compile, args, kwargs)
         keras3.convert("model.compile", arguments, COMPILE_OBJECTS)

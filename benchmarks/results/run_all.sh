@@ -40,3 +40,6 @@ python benchmarks/throughput.py --repeats 3 --epochs 1 --variants spe8 xla xla_s
     > $R/throughput.log 2>&1                                                                         # 26 min (2026-12-02)
 python benchmarks/quality.py --budgets seconds --iwae-examples 500 --name quality-seconds --models $MODELS \
     > $R/quality-seconds.log 2>&1
+python benchmarks/likelihoods.py --test-dir ../shared/data/mnist > $R/likelihoods.log 2>&1                # 15 min
+python benchmarks/likelihoods.py --test-dir ../shared/data/mnist --dequantize --name likelihoods-dequantized \
+    > $R/likelihoods-dequantized.log 2>&1                                                            # 10 min

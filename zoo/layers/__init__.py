@@ -21,7 +21,12 @@ from zoo.layers.conditioning import OneHot
 from zoo.layers.corruption import Corruption
 from zoo.layers.importance import ImportanceSamples, ImportanceWeighted, ImportanceWeightedBound
 from zoo.layers.kl import KLDivergence
-from zoo.layers.likelihoods import LIKELIHOODS, IndependentBernoulli, IndependentNormal
+from zoo.layers.likelihoods import (
+    LIKELIHOODS,
+    IndependentBernoulli,
+    IndependentContinuousBernoulli,
+    IndependentNormal,
+)
 from zoo.layers.mixture import BernoulliMixture
 from zoo.layers.posteriors import POSTERIORS, MultivariateNormalDiag, MultivariateNormalTriL
 from zoo.layers.priors import HasPrior, standard_normal
@@ -37,6 +42,7 @@ __all__ = [
     "ImportanceWeighted",
     "ImportanceWeightedBound",
     "IndependentBernoulli",
+    "IndependentContinuousBernoulli",
     "IndependentNormal",
     "KLDivergence",
     "MultivariateNormalDiag",
