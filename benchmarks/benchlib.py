@@ -7,6 +7,7 @@ else runs, so only numbers measured side by side are comparable.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -23,6 +24,15 @@ import zoo
 from zoo._tf import keras, tf, tfp
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def argument_parser(doc: str) -> argparse.ArgumentParser:
+    """A script's argument parser from its module docstring: the first paragraph is the description, the
+    rest (the measurement and its commands) the epilog, printed as written."""
+    summary, _, details = doc.partition("\n\n")
+    return argparse.ArgumentParser(
+        description=summary, epilog=details, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
 
 
 def log(message: str) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import tune
-from benchlib import RESULTS, log, machine, table, write_json, write_results
+from benchlib import RESULTS, argument_parser, log, machine, table, write_json, write_results
 
 import zoo
 
@@ -112,11 +112,7 @@ def report(results: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = argument_parser(__doc__)
     parser.add_argument("--configs", nargs="+", default=["cvae", "conv_cvae"], help="MODEL[:key=value,...]")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--iwae-k", type=int, default=200)

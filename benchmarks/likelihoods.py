@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 import quality
-from benchlib import RESULTS, log, machine, table, write_json, write_results
+from benchlib import RESULTS, argument_parser, log, machine, table, write_json, write_results
 
 import zoo
 from zoo.cli import parse_assignment
@@ -126,11 +126,7 @@ def report(results: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = argument_parser(__doc__)
     parser.add_argument("--likelihoods", nargs="+", choices=LIKELIHOODS, default=list(LIKELIHOODS))
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=64)

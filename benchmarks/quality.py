@@ -31,7 +31,6 @@ Writes `quality.json` (every number, updated after each model) and `quality.md` 
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import math
 import time
@@ -40,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchlib import RESULTS, log, machine, median, table, write_json, write_results
+from benchlib import RESULTS, argument_parser, log, machine, median, table, write_json, write_results
 
 import zoo
 from zoo._tf import keras
@@ -193,7 +192,9 @@ def score(
     if iwae_k > 0 and iwae_examples > 0 and ("neg_elbo" in results or f"nll_iwae_{elbo_k}" in results):
         start = time.perf_counter()
         rows = slice(0, iwae_examples)
-        tight = zoo.evaluate(model, x_test[rows], labels=None if labels is None else labels[rows], k=iwae_k, seed=seed)
+        tight = zoo.evaluate(
+            model, x_test[rows], labels=None if labels is None else labels[rows], k=iwae_k, seed=seed
+        )
         scores["nll_iwae"] = tight.get(f"nll_iwae_{iwae_k}")
         scores["neg_elbo_iwae_subset"] = tight.get("neg_elbo")
         scores["iwae_k"], scores["iwae_examples"] = iwae_k, min(iwae_examples, len(x_test))
@@ -239,11 +240,7 @@ def report(results: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = argument_parser(__doc__)
     parser.add_argument(
         "--data", default="mnist-5k", help="training set: mnist-5k, mnist (needs internet), or a path"
     )

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchlib import RESULTS, log, machine, median, table, write_json, write_results
+from benchlib import RESULTS, argument_parser, log, machine, median, table, write_json, write_results
 from handwritten import HandWritten, _deterministic_prefix
 from quality import DEFAULT_TEST_DIR, TEST_BINARIZATION_SEED, load_test_set, score, train
 from tune import parse_config
@@ -286,11 +286,7 @@ def collect(out: Path, names: Sequence[str], name: str) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = argument_parser(__doc__)
     parser.add_argument("--config", action="append", default=None, help="a candidate (repeatable)")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--iwae-k", type=int, default=200, help="importance samples (1000 with --final)")

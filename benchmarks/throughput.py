@@ -35,7 +35,6 @@ loop itself is `handwritten.py`, the parts that time the zoo alone (scaling, mem
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from collections.abc import Sequence
@@ -46,6 +45,7 @@ import numpy as np
 from benchlib import (
     RESULTS,
     alternate,
+    argument_parser,
     first_line,
     log,
     machine,
@@ -328,11 +328,7 @@ def achieved_flops(ratio: Sequence[dict[str, Any]], rates: dict[str, float]) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = argument_parser(__doc__)
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument(
         "--models",

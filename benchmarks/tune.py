@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchlib import RESULTS, log, machine, table, write_json, write_results
+from benchlib import RESULTS, argument_parser, log, machine, table, write_json, write_results
 from quality import TEST_BINARIZATION_SEED, build, score, train
 
 import zoo
@@ -111,11 +111,7 @@ def run_config(
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = argument_parser(__doc__)
     parser.add_argument("--model", default="dense_vae")
     parser.add_argument(
         "--config", action="append", default=None, help="a sweep name or changes (repeatable)"
