@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -36,3 +38,50 @@ def test_a_model_saved_by_an_earlier_version_loads_and_computes_the_same(name):
         }
     for key, value in computed.items():
         np.testing.assert_allclose(np.asarray(value), EXPECTED[f"{name}/{key}"], atol=1e-6, err_msg=key)
+
+
+INPUT_LAYER = {
+    "class_name": "InputLayer",
+    "config": {"name": "image", "batch_input_shape": [None, 3], "optional": False},
+}
+
+
+def test_newer_input_layer_arguments_are_dropped_at_their_default():
+    config = {"config": {"layers": [INPUT_LAYER, {"class_name": "Dense", "config": {"optional": False}}]}}
+    dropped = zoo.io.drop_input_layer_arguments(config, {"optional": False})
+    assert dropped["config"]["layers"][0]["config"] == {"name": "image", "batch_input_shape": [None, 3]}
+    assert dropped["config"]["layers"][1] == config["config"]["layers"][1]  # other layers keep their keys
+    assert "optional" in INPUT_LAYER["config"]  # the caller's config is not modified
+
+
+def test_a_newer_input_layer_argument_at_another_value_is_refused():
+    optional_input = {**INPUT_LAYER, "config": {**INPUT_LAYER["config"], "optional": True}}
+    with pytest.raises(ValueError, match="optional=True.*Upgrade tf-keras"):
+        zoo.io.drop_input_layer_arguments([optional_input], {"optional": False})
+
+
+def test_a_file_from_a_newer_tf_keras_loads_where_input_layer_lacks_its_arguments(monkeypatch):
+    """As on tf-keras 2.18-2.20, whose InputLayer refuses `optional` (scripts/compat.sh runs the real thing):
+    zoo.load hands tf_keras a copy without it, and the model computes what it did."""
+    path = LEGACY / "dense_vae.keras"
+    with zipfile.ZipFile(path) as archive:
+        assert '"optional": false' in archive.read("config.json").decode()  # written by tf-keras 2.21
+    seen = []
+    load_model = zoo.keras.models.load_model
+
+    def recording_load_model(readable, **kwargs):
+        with zipfile.ZipFile(readable) as archive:
+            seen.append(json.loads(archive.read("config.json")))
+        return load_model(readable, **kwargs)
+
+    monkeypatch.setattr(zoo.io, "unknown_input_layer_arguments", lambda: {"optional": False})
+    monkeypatch.setattr(zoo.keras.models, "load_model", recording_load_model)
+    model = zoo.load(path)
+    assert seen and '"optional"' not in json.dumps(seen[0])
+    posterior = zoo.encode(model, EXPECTED["x"])
+    np.testing.assert_allclose(posterior.mean(), EXPECTED["dense_vae/posterior_mean"], atol=1e-6)
+
+
+def test_input_layer_arguments_are_dropped_below_tf_keras_2_21_only():
+    version = tuple(int(part) for part in zoo.keras.__version__.split(".")[:2])
+    assert zoo.io.unknown_input_layer_arguments() == ({} if version >= (2, 21) else {"optional": False})

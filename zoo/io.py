@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+import json
 import os
+import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from zoo import keras3
 from zoo._tf import keras, tf
@@ -12,6 +17,10 @@ from zoo.model import ZooModel
 keras3.stand_ins_for_keras3_load()  # Keras 3's load_model on a zoo file now says: use zoo.load
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"  # the first bytes of every HDF5 file (Keras' legacy .h5 format)
+
+NEWER_INPUT_LAYER_ARGUMENTS = {"optional": False}
+"""Arguments that newer tf-keras writes into every InputLayer's config (2.21: `optional`), with their default
+values; the InputLayer of older tf-keras (2.18-2.20) refuses them. Dropped at load where it lacks them."""
 
 
 def load(path: str | os.PathLike, compile: bool = True) -> ZooModel:
@@ -50,7 +59,8 @@ def load(path: str | os.PathLike, compile: bool = True) -> ZooModel:
             "inside a multi-replica scope."
         )
     try:
-        model = keras.models.load_model(path, compile=compile, safe_mode=True)
+        with _readable_here(path) as readable:
+            model = keras.models.load_model(readable, compile=compile, safe_mode=True)
     except (TypeError, ValueError) as error:
         raise ValueError(
             f"{path!r} could not be loaded: {error} It may have been saved by a newer zoo (with layers this "
@@ -61,3 +71,50 @@ def load(path: str | os.PathLike, compile: bool = True) -> ZooModel:
             f"{path!r} holds a {type(model).__name__}, not a zoo model; use tf_keras.models.load_model."
         )
     return model
+
+
+def unknown_input_layer_arguments() -> dict[str, object]:
+    """The `NEWER_INPUT_LAYER_ARGUMENTS` the installed tf-keras's InputLayer does not take (none on 2.21)."""
+    taken = inspect.signature(keras.layers.InputLayer.__init__).parameters
+    return {name: value for name, value in NEWER_INPUT_LAYER_ARGUMENTS.items() if name not in taken}
+
+
+def drop_input_layer_arguments(config: object, unknown: dict[str, object]) -> object:
+    """`config` (a model's config.json, parsed) with the `unknown` arguments removed from every InputLayer,
+    where they hold their default value. A non-default value cannot be honoured here: ValueError."""
+    if isinstance(config, list):
+        return [drop_input_layer_arguments(item, unknown) for item in config]
+    if not isinstance(config, dict):
+        return config
+    config = {key: drop_input_layer_arguments(value, unknown) for key, value in config.items()}
+    if config.get("class_name") == "InputLayer" and isinstance(config.get("config"), dict):
+        layer = dict(config["config"])
+        for name, default in unknown.items():
+            if layer.get(name, default) != default:
+                raise ValueError(
+                    f"its InputLayer {layer.get('name')!r} sets {name}={layer[name]!r}, which this tf-keras "
+                    f"({keras.__version__}) cannot represent. Upgrade tf-keras."
+                )
+            layer.pop(name, None)
+        config["config"] = layer
+    return config
+
+
+@contextmanager
+def _readable_here(path: str) -> Iterator[str]:
+    """`path`, or a temporary copy of its .keras archive whose config.json the installed tf-keras can read
+    (files saved under tf-keras 2.21 load under 2.18-2.20: `drop_input_layer_arguments`)."""
+    unknown = unknown_input_layer_arguments()
+    if not unknown or not zipfile.is_zipfile(path):
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        copy = os.path.join(folder, os.path.basename(path))
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(copy, "w") as target:
+            for item in source.infolist():
+                content = source.read(item)
+                if item.filename == "config.json":
+                    config = drop_input_layer_arguments(json.loads(content), unknown)
+                    content = json.dumps(config).encode()
+                target.writestr(item, content)
+        yield copy
