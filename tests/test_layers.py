@@ -331,3 +331,14 @@ def test_corruption_rejects_bad_rates():
         zl.Corruption("mask", 1.5)
     with pytest.raises(ValueError, match="corruption must be"):
         zl.Corruption("blur", 0.1)
+
+
+@pytest.mark.parametrize("free_bits, penalty", [(0.0, -0.3), (0.5, 0.5)])
+def test_a_negative_monte_carlo_kl_is_clipped_only_by_free_bits(free_bits, penalty):
+    """A one-draw estimate can fall below 0; without free bits it counts as it is (so it keeps its gradient,
+    and the replicas' half-batch losses sum to the one-device loss)."""
+    layer = zl.KLDivergence(beta=2.0, estimator="mc", free_bits=free_bits)
+    layer.build((None, 3))
+    layer.kl_per_example = lambda posterior: tf.constant([-0.2, -0.4])  # an estimate below 0
+    layer(tfd.MultivariateNormalDiag(tf.zeros([2, 3])))
+    np.testing.assert_allclose(layer.losses[0].numpy(), 2.0 * penalty, rtol=1e-6)

@@ -85,7 +85,10 @@ class KLDivergence(HasPrior, keras.layers.Layer):
         if training and self.beta_schedule is not None:
             self.beta.assign(self.beta_schedule())
         kl = tf.reduce_mean(self.kl_per_example(posterior))
-        self.add_loss(tf.cast(self.beta, kl.dtype) * tf.maximum(kl, self.free_bits))
+        # Without free bits the KL is not clipped at 0: a Monte-Carlo estimate below 0 keeps its gradient, and
+        # replicas that each clip their half-batch would no longer sum to the one-device loss.
+        penalty = kl if self.free_bits == 0 else tf.maximum(kl, self.free_bits)
+        self.add_loss(tf.cast(self.beta, kl.dtype) * penalty)
         self.add_metric(kl, name="kl")
         return posterior
 
