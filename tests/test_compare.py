@@ -48,6 +48,7 @@ def test_a_vae_row_has_every_number(table):
     assert row["neg_elbo"] == pytest.approx(row["rate"] + row["distortion"], rel=1e-9)
     assert row["rate"] >= 0 and row["distortion"] > 0
     assert isinstance(row["active_units"], int) and 0 <= row["active_units"] <= 2  # latent_dim = 2
+    assert 0 < row["mutual_information"] <= math.log(100) + 1e-6  # at most log(evaluate's batch_size)
     assert isinstance(row["params"], int) and row["params"] > 0
     assert isinstance(row["sec_per_epoch"], float) and row["sec_per_epoch"] > 0
     assert row["likelihood"] == "bernoulli"
@@ -57,13 +58,14 @@ def test_the_autoencoder_has_only_a_distortion_and_a_code(table):
     row = table[0][1]
     assert all(math.isnan(row[column]) for column in ("neg_elbo", "rate", "nll_iwae"))
     assert math.isfinite(row["distortion"]) and isinstance(row["active_units"], int)
+    assert math.isnan(row["mutual_information"])  # a deterministic code has no density q(z|x)
 
 
 def test_the_mixture_reports_its_exact_nll_as_both_bounds(table):
     row = table[0][2]
     assert math.isfinite(row["neg_elbo"]) and row["nll_iwae"] == row["neg_elbo"]
     assert math.isnan(row["rate"]) and math.isnan(row["distortion"])
-    assert row["active_units"] is None
+    assert row["active_units"] is None and math.isnan(row["mutual_information"])
     assert row["params"] == 20 * 28 * 28 + 20  # K prototypes and K mixture logits
 
 

@@ -53,6 +53,7 @@ COLUMNS = (
     "distortion",
     "nll_iwae",
     "active_units",
+    "mutual_information",
     "params",
     "sec_per_epoch",
 )
@@ -88,6 +89,7 @@ def _row(name: str, model: ZooModel, results: Mapping[str, float], k: int, secon
         "distortion": float(results.get("distortion", math.nan)),
         "nll_iwae": float(results.get(f"nll_iwae_{k}", exact)),
         "active_units": int(results["active_units"]) if "active_units" in results else None,
+        "mutual_information": float(results.get("mutual_information", math.nan)),
         "params": int(sum(np.prod(weight.shape) for weight in model.trainable_weights)),
         "sec_per_epoch": float(statistics.median(seconds)),
     }
@@ -156,7 +158,8 @@ def compare(
         rows: one dict per model with the keys of `COLUMNS`: "name" and "likelihood" (str; "bernoulli" or
             "gaussian" pixels), "neg_elbo", "rate", "distortion", "nll_iwae" (floats, nats per test
             example, NaN where the model does not define the number; see the module docstring),
-            "active_units" (int, None without a latent code), "params" (int, trainable parameters) and
+            "active_units" (int, None without a latent code), "mutual_information" (float, nats: I_q(x; z),
+            NaN without a prior; see `zoo.evaluate`), "params" (int, trainable parameters) and
             "sec_per_epoch" (float: the median wall-clock seconds of an epoch; the first one includes
             building the training graph).
         models: the trained models by name; `model.history` holds each one's Keras History.

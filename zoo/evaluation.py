@@ -1,25 +1,30 @@
 """Evaluation on held-out data, in nats per example: negative ELBO, rate and distortion, the importance
 weighted bound on the negative log-likelihood (Burda et al. 2015, "Importance Weighted Autoencoders"), and
-the number of active latent units.
+the number of active latent units, and the mutual information I_q(x; z) between the data and the code (He
+et al. 2019, "Lagging Inference Networks and Posterior Collapse in Variational Autoencoders"): the two
+collapse diagnostics.
 
 >>> results = evaluate(model, x_test, k=100, seed=0)
->>> results["neg_elbo"], results["nll_iwae_100"], results["active_units"]
+>>> results["neg_elbo"], results["nll_iwae_100"], results["active_units"], results["mutual_information"]
 
 `evaluate` works on every model by inspecting it, never by its name, and returns only the numbers the
 model defines (a key is left out rather than set to NaN, so a typo or a misread model fails loudly, and a
 `pandas.DataFrame` of several results still lines up, with NaN in the gaps):
 
 - a model with a prior p(z) (`zoo.inference.prior`: learned or fixed, from the layer that holds it) gets
-  `neg_elbo`, `distortion`, `rate`, `nll_iwae_{k}` and `active_units`;
+  `neg_elbo`, `distortion`, `rate`, `nll_iwae_{k}`, `active_units` and `mutual_information` (its q(z|x)
+  is a density);
 - a model with an encoder but no prior (the plain autoencoder) gets `distortion` and `active_units`:
-  without p(z) there is no ELBO and no likelihood;
+  without p(z) there is no ELBO and no likelihood, and its deterministic code has no density q(z|x), so no
+  `mutual_information` either;
 - a model with no latent code (`model.has_latent_code` is False: the Bernoulli mixture) outputs p(x)
   itself, so it gets `nll`, its exact negative log-likelihood -log p(x) = -model(x).log_prob(x), and
   `neg_elbo` equal to it (an exact likelihood is its own tightest bound), so one table compares it with
   the VAEs.
 
 `bound` is the estimator itself, written against plain distributions and callables so that it can be
-checked on a model whose exact likelihood is known.
+checked on a model whose exact likelihood is known; `mutual_information` likewise takes the posteriors
+q(z|x) of any examples, e.g. `mutual_information(zoo.encode(model, x[:1000]), seed=0)` in a notebook.
 """
 
 from __future__ import annotations
@@ -90,6 +95,78 @@ def active_units(posterior_means: np.ndarray, threshold: float = ACTIVE_UNIT_THR
     return int((np.var(posterior_means, axis=0) > threshold).sum())
 
 
+def mutual_information(posterior: tfd.Distribution, seed: int | tf.Tensor | None = None) -> float:
+    """I_q(x; z) in nats, over the N examples whose posteriors q(z|x_n) are given, as He et al. 2019 estimate
+    it: I = E_x E_q(z|x) log q(z|x) - E_x E_q(z|x) log q(z), with q(z) = (1/N) sum_n q(z|x_n) the aggregate
+    posterior of these examples.
+
+    One sample z_i ~ q(z|x_i) per example; log q(z_i) is the log-mean-exp over j of log q(z_i|x_j), all N
+    posteriors (the i-th included); E_q log q(z|x) is minus the entropy, in closed form for Gaussians and
+    wherever TFP has it, else log q(z_i|x_i) at the same samples. About 0 when q(z|x) does not depend on x (posterior collapse).
+
+    Bias: q(z) is itself estimated from the N examples, so the estimate cannot exceed about log N, whatever
+    the true information (q(z_i) >= q(z_i|x_i) / N): it saturates at log N when the posteriors barely
+    overlap. Compare numbers estimated over equally many examples. `zoo.evaluate` calls it on each batch of
+    `batch_size` examples and averages, as He et al.'s code does, so its "mutual_information" is at most
+    about log(batch_size) (4.6 nats at the default 100).
+
+    Args:
+        posterior: q(z|x_n), batch shape [N], event shape [D]: e.g. `zoo.encode(model, x)`. Any distribution
+            with a density; Gaussians (and `tfd.BatchConcat`s of them) take a fast path.
+        seed: an int or a stateless seed [2] for a repeatable estimate; None draws fresh samples.
+            Default value: None.
+
+    Returns:
+        The estimate in nats (a float). Costs N^2 evaluations of a log-density: call it on hundreds or a
+        few thousand examples, not on a whole dataset at once.
+    """
+    z = posterior.sample(seed=inference.stateless_seeds(seed, 1)[0])  # [N, D]
+    gaussian = _gaussian_parameters(posterior)
+    if gaussian is not None:
+        log_q, neg_entropy = _gaussian_log_densities(*gaussian, _float64(z))
+    else:  # any density: TFP evaluates all N x N pairs, broadcast explicitly (a BatchConcat does not broadcast)
+        n, d = z.shape
+        log_q = _float64(posterior.log_prob(tf.broadcast_to(z[:, None, :], [n, n, d])))
+        try:
+            neg_entropy = -_float64(posterior.entropy()).mean()
+        except NotImplementedError:  # no closed form: the same samples' one-sample estimate
+            neg_entropy = np.diagonal(log_q).mean()
+    largest = log_q.max(axis=1, keepdims=True)  # log q(z_i) by a log-mean-exp over j, stable
+    log_aggregate = largest[:, 0] + np.log(np.exp(log_q - largest).mean(axis=1))
+    return float(neg_entropy - log_aggregate.mean())
+
+
+def _gaussian_log_densities(
+    loc: np.ndarray, inverse_scale: np.ndarray, log_det: np.ndarray, z: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """log q(z_i | x_j) [N, N] ([i, j]) for Gaussians q(z|x_j) = N(loc_j, scale_j scale_j^T) and one code z_i
+    [N, D] per example, and E_x E_q log q(z|x) = minus the mean entropy, in closed form."""
+    n, d = loc.shape
+    # inverse_scale_j (z_i - loc_j) for every pair as one matrix product, rows (j, :), columns i
+    whitened = (inverse_scale.reshape(n * d, d) @ z.T).reshape(n, d, -1)
+    whitened -= np.einsum("jde,je->jd", inverse_scale, loc)[:, :, None]
+    log_normalizer = log_det + 0.5 * d * math.log(2 * math.pi)  # [N]
+    log_density = -0.5 * np.square(whitened).sum(axis=1) - log_normalizer[:, None]
+    return log_density.T, -float(np.mean(log_normalizer + 0.5 * d))
+
+
+def _gaussian_parameters(posterior: tfd.Distribution) -> tuple[np.ndarray, ...] | None:
+    """loc [N, D], scale^-1 [N, D, D] and log|det scale| [N] (float64) of a Gaussian q(z|x) (any TFP
+    `MultivariateNormalLinearOperator`, or a `BatchConcat` of them along the batch), else None."""
+    posterior = getattr(posterior, "tensor_distribution", posterior)  # a distribution layer's output wraps it
+    if isinstance(posterior, tfd.BatchConcat) and posterior.parameters["axis"] == 0:
+        parts = [_gaussian_parameters(part) for part in posterior.distributions]
+        if any(part is None for part in parts):
+            return None
+        return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+    if not isinstance(posterior, tfd.MultivariateNormalLinearOperator):
+        return None
+    loc, scale = _float64(posterior.mean()), posterior.scale
+    n, d = loc.shape  # the scale may be shared by the batch: broadcast it
+    inverse_scale = np.broadcast_to(_float64(scale.inverse().to_dense()), (n, d, d))
+    return loc, inverse_scale, np.broadcast_to(_float64(scale.log_abs_determinant()), (n,))
+
+
 def _float64(tensor: tf.Tensor) -> np.ndarray:
     return np.asarray(tensor, dtype=np.float64)
 
@@ -148,7 +225,11 @@ def evaluate(
         f"nll_iwae_{k}" (e.g. "nll_iwae_100"): minus the k-sample importance weighted bound, an upper bound
             on the negative log-likelihood that tightens as k grows (k = 1 is -ELBO in expectation);
         "nll": the exact negative log-likelihood, for a model with no latent code ("neg_elbo" equals it);
-        "active_units": the number of latent dimensions u with Cov_x(E_q[z_u]) > 0.01 (an int).
+        "active_units": the number of latent dimensions u with Cov_x(E_q[z_u]) > 0.01 (an int);
+        "mutual_information": I_q(x; z) in nats (`mutual_information`), estimated on each batch of
+            `batch_size` examples and averaged over the batches weighted by their sizes, as in He et al.'s
+            code: at most about log(batch_size), so compare it at equal batch sizes; about 0 for a collapsed
+            posterior. For the models with a prior (their q(z|x) is a density).
         Without a prior, "distortion" uses one sample z ~ q (exact for a deterministic code).
 
     Raises:
@@ -174,7 +255,12 @@ def evaluate(
     progress = keras.utils.Progbar(
         len(x), verbose=checks.one_of("verbose", verbose, (0, 1)), unit_name="image"
     )
-    for start, batch_seed in zip(starts, inference.stateless_seeds(seed, len(starts)), strict=True):
+    # the mutual information's samples come from a stream of their own, so the other numbers stay as they were
+    information_seeds = inference.stateless_seeds(
+        None if seed is None else tf.constant([seed, 1]), len(starts)
+    )
+    batch_seeds = inference.stateless_seeds(seed, len(starts))
+    for start, batch_seed, information_seed in zip(starts, batch_seeds, information_seeds, strict=True):
         rows = slice(start, start + batch_size)
         x_batch = tf.convert_to_tensor(x[rows], tf.float32)
         label_batch = None if labels is None else labels[rows]
@@ -184,6 +270,9 @@ def evaluate(
             log_likelihood = _log_likelihood_fn(model, x_batch, label_batch)
             samples = k if prior is not None else 1
             terms = bound(posterior, log_likelihood, prior, samples, sample_batch_size, batch_seed)
+            if prior is not None:  # a stochastic encoder: q(z|x) is a density (the autoencoder's code is not)
+                information = mutual_information(posterior, information_seed)
+                terms["mutual_information"] = np.full(len(x_batch), information)  # batch-size weighted mean
         else:
             inputs = x_batch if label_batch is None else [x_batch, label_batch[:, None]]
             nll = -_float64(model(inputs, training=False).log_prob(x_batch))
