@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import zoo
@@ -211,3 +212,75 @@ def test_use_commands_fail_with_one_line(argv, message, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+# ---- tables: a .csv or an .npz of vectors ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wine_csv(tmp_path_factory) -> Path:
+    """scikit-learn's wine table as a .csv: a header, 13 numeric columns and a column of cultivar names."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine()
+    names = np.array(["barolo", "grignolino", "barbera"])[wine.target]
+    lines = [",".join([*wine.feature_names, "cultivar"])]
+    lines += [",".join([*map(str, row), name]) for row, name in zip(wine.data, names, strict=True)]
+    path = tmp_path_factory.mktemp("tables") / "wine.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.slow
+def test_train_on_a_csv_table_standardizes_and_draws_what_vectors_have(wine_csv, tmp_path, capsys):
+    argv = ["train", "dense_vae", "--data", str(wine_csv), "--label-column", "cultivar", "--epochs", "2"]
+    argv += ["--out", str(tmp_path / "runs"), "--set", "hidden_units=(32,)", "--set", "latent_dim=2"]
+    assert cli.main([*argv, "--verbose", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "likelihood=gaussian: the table is not binary" in out and "standardized the 13 features" in out
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    model = zoo.load(run_dir / "model.keras")
+    assert tuple(model.hparams["input_shape"]) == (13,) and model.hparams["likelihood"] == "gaussian"
+    x, _ = zoo.data.load(str(wine_csv), label_column="cultivar")
+    scaler = zoo.data.Standardizer.load(run_dir / "standardizer.json")  # the training rows' (9 in 10)
+    np.testing.assert_allclose(scaler.mean, x[: int(len(x) * 0.9)].mean(axis=0), rtol=1e-5)
+    assert sorted(p.name for p in run_dir.glob("*.png")) == [
+        "latent.png",
+        "reconstructions.png",
+        "training_curves.png",
+    ]
+    readme = (run_dir / "README.md").read_text()
+    assert "nats per row" in readme and "standardizer.json" in readme and "image" not in readme
+    assert f"--data {wine_csv} --epochs 2 --label-column cultivar" in readme  # the command
+
+    argv = ["evaluate", str(run_dir), "--data", str(wine_csv), "--label-column", "cultivar", "--k", "3"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "standardized with the standardizer.json" in out and "dense_vae on 36 held-out rows" in out
+
+    assert cli.main(["sample", str(run_dir), "-n", "50", "--out", str(tmp_path / "rows.csv")]) == 0
+    drawn = np.loadtxt(tmp_path / "rows.csv", delimiter=",", skiprows=1)
+    assert drawn.shape == (50, 13)  # in the table's units: magnesium near 100, proline near 750
+    assert np.all(np.abs(drawn.mean(axis=0) - x.mean(axis=0)) < x.std(axis=0)), drawn.mean(axis=0)
+    assert cli.main(["sample", str(run_dir), "--out", str(tmp_path / "rows.png")]) == 2
+    assert "draws vectors, not images: write them to a table with --out FILE.csv" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_train_on_an_npz_of_binary_vectors_keeps_bernoulli_and_conv_models_refuse(tmp_path, capsys):
+    x, _ = zoo.data.load("breast_cancer")
+    binary = (zoo.data.Standardizer().fit(x).transform(x) > 0).astype(np.float32)  # 30 binary features
+    path = tmp_path / "binary.npz"
+    np.savez(path, x_train=binary[:256], x_test=binary[256:320])
+    argv = ["train", "dense_vae", "--data", str(path), "--epochs", "1", "--out", str(tmp_path / "runs")]
+    assert cli.main([*argv, "--set", "hidden_units=(32,)", "--verbose", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "likelihood=" not in out.split("final")[0] and "standardized" not in out
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    model = zoo.load(run_dir / "model.keras")
+    assert tuple(model.hparams["input_shape"]) == (30,) and model.hparams["likelihood"] == "bernoulli"
+    assert not (run_dir / "standardizer.json").exists() and (run_dir / "reconstructions.png").exists()
+    assert cli.main(["train", "conv_vae", "--data", str(path), "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "needs images (height, width, channels). For vectors [N, D] use a dense model" in err
+    assert err.count("\n") == 1

@@ -308,3 +308,159 @@ def test_a_continuous_bernoulli_model_refuses_pixels_outside_the_unit_interval(
     with pytest.raises(ValueError, match=message):  # a dataset's first batch of targets
         grey_levels_model.fit(batches, epochs=1, verbose=0)
     assert grey_levels_model.optimizer.iterations.numpy() == 0
+
+
+# ---- tables, vectors and colour patches -------------------------------------------------------------------
+
+
+def test_scikit_learns_tables_load_offline_with_a_fixed_split():
+    for name, rows, features, classes in (("wine", 178, 13, 3), ("breast_cancer", 569, 30, 2)):
+        (x, y), (x_test, y_test) = data.load(name), data.load(name, split="test")
+        assert x.shape[1:] == x_test.shape[1:] == (features,) and x.dtype == np.float32
+        assert len(x) + len(x_test) == rows and len(x_test) == round(rows * data.TABLE_TEST_FRACTION)
+        assert set(y) == set(range(classes)) and y.dtype == np.int64 and len(y_test) == len(x_test)
+        assert not (x[:, None] == x_test[None]).all(-1).any()  # no row in both splits
+        np.testing.assert_array_equal(data.load(name)[0], x)  # the same split every time
+    x, labels = data.load("diabetes", split="all")
+    assert x.shape == (442, 10) and labels is None  # a real-valued target: no classes
+
+
+def _csv(tmp_path, text: str, name: str = "table.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_csv_table_loads_with_an_optional_label_column(tmp_path):
+    rows = [f"{i},{i * 0.5},{'red' if i % 3 else 'white'},{-i}" for i in range(10)]
+    path = _csv(tmp_path, "a,b,colour,c\n" + "\n".join(rows) + "\n")
+    x, y = data.load(path, split="all", label_column="colour")
+    assert x.shape == (10, 3) and x.dtype == np.float32 and y.dtype == np.int64
+    np.testing.assert_array_equal(y, (x[:, 0] % 3 == 0).astype(int))  # names numbered in sorted order
+    np.testing.assert_array_equal(x[:, 1:], np.stack([x[:, 0] * 0.5, -x[:, 0]], axis=1))  # rows intact
+    train, test = data.load(path, label_column="colour")[0], data.load(path, "test", label_column="colour")[0]
+    assert len(train) == 8 and len(test) == 2 and not set(train[:, 0]) & set(test[:, 0])
+    numbers = _csv(
+        tmp_path, "\n".join(f"{i},{i % 2}" for i in range(5)), "numbers.csv"
+    )  # no header, no labels
+    x, y = data.load(numbers, split="all")
+    assert x.shape == (5, 2) and y is None
+    for label_column, match in ((None, r"line 2: colour holds 'white', not a number.*--label-column"),
+                                ("kind", r"no column named 'kind'.*a, b, colour, c")):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            data.load(path, label_column=label_column)
+    with pytest.raises(ValueError, match="label_column is for .csv"):
+        data.load("wine", label_column="colour")
+
+
+def test_an_npz_of_vectors_loads_as_vectors_labels_optional(tmp_path):
+    x = np.random.default_rng(0).normal(size=(20, 12)).astype(np.float32)
+    np.savez(tmp_path / "v.npz", x_train=x[:16], x_test=x[16:])
+    loaded, labels = data.load(str(tmp_path / "v.npz"))
+    np.testing.assert_array_equal(loaded, x[:16])  # real values kept as they are
+    assert labels is None and data.load(str(tmp_path / "v.npz"), split="test")[0].shape == (4, 12)
+
+
+def test_the_standardizer_scales_to_zero_mean_unit_std_and_back_and_saves_as_json(tmp_path):
+    x, _ = data.load("wine")
+    x_test, _ = data.load("wine", split="test")
+    scaler = data.Standardizer().fit(x)
+    z = scaler.transform(x)
+    np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(z.std(axis=0), 1, atol=1e-5)
+    np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(x_test)), x_test, rtol=1e-5)
+    scaler.save(tmp_path / "standardizer.json")
+    again = data.Standardizer.load(tmp_path / "standardizer.json")
+    np.testing.assert_array_equal(again.transform(x_test), scaler.transform(x_test))
+    constant = data.Standardizer().fit(np.stack([x[:, 0], np.full(len(x), 3.0)], axis=1))
+    assert constant.std[1] == 1.0 and np.all(constant.transform([[13.0, 3.0]])[:, 1] == 0)  # only centred
+    for call, match in ((lambda: data.Standardizer().transform(x), "not fitted"),
+                        (lambda: scaler.transform(x[:, :12]), r"fitted on rows of shape \(13,\)")):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_binary_tables_get_bernoulli_the_others_gaussian():
+    x, _ = data.load("wine")
+    assert data.table_likelihood(x) == "gaussian"
+    assert data.table_likelihood(data.Standardizer().fit(x).transform(x) > 0) == "bernoulli"
+
+
+def test_input_shape_is_vectors_or_images_and_conv_models_refuse_vectors():
+    for shape, match in (
+        ((28, 28), r"no channel axis.*\(28, 28, 1\).*\(784,\)"),
+        ((1, 2, 3, 4), r"\(features,\)"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            zoo.get("dense_vae", input_shape=shape)
+    for name in ("conv_vae", "conv_cvae"):
+        with pytest.raises(ValueError, match=r"is a vector.*use a dense model, e.g. zoo.get\('dense_vae'"):
+            zoo.get(name, input_shape=(12,))
+
+
+@pytest.fixture(scope="module")
+def table():
+    """wine's training rows: 13 real features, standardized, and the three cultivars."""
+    x, y = data.load("wine")
+    return data.Standardizer().fit(x).transform(x), y
+
+
+def test_checks_speak_of_vectors_for_a_model_of_vectors(table):
+    x, y = table
+    model = zoo.get("dense_vae", input_shape=(13,), latent_dim=2, hidden_units=(16,))  # Bernoulli features
+    cases = [
+        (x, r"each feature as a Bernoulli variable.*likelihood='gaussian'.*Standardizer"),
+        (x[:, :12], r"expects vectors of shape \(13,\); got \(12,\).*input_shape=\(12,\)"),
+        ((x > 0).astype(np.int64), r"float32 features; got dtype int64"),
+        (np.where(x > 2, np.nan, x), "NaN/inf feature values"),
+        (x[:0], "at least one row"),
+    ]
+    for bad, match in cases:
+        with pytest.raises(ValueError, match=match) as error:
+            model.fit(bad, bad, epochs=1, verbose=0)
+        assert "image" not in str(error.value) and "pixel" not in str(error.value)
+    with pytest.raises(ValueError, match=r"pass the vectors only"):
+        model.fit([x, y], x, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"vectors \[N, D\] of values in \[0, 1\].*binarize=False"):
+        data.dataset(x)  # dynamic binarization of real values
+    with pytest.raises(ValueError, match=r"vectors \[N, D\] of values in \[0, 1\].*likelihood='gaussian'"):
+        data.training_dataset(model, x)
+    binary = (x > 0).astype(np.float32)
+    scored = data.evaluation_images(model, binary, seed=1)
+    np.testing.assert_array_equal(scored, binary)  # binary data stays as it is
+    ((inputs, targets),) = _epochs(data.training_dataset(model, binary, batch_size=len(x), shuffle=False), 1)[
+        0
+    ]
+    np.testing.assert_array_equal(inputs, binary)
+    ((inputs, labels), _), *_ = _epochs(data.dataset(x, y, batch_size=8, binarize=False), 1)[0]
+    assert inputs.shape == (8, 13) and labels.shape == (8, 1)
+    with pytest.raises(ValueError, match="142 vectors but 3 labels"):
+        data.dataset(x, y[:3], binarize=False)
+
+
+def test_photo_patches_are_colour_images_from_two_photographs():
+    x, y = data.load("photo-patches")
+    x_test, y_test = data.load("photo-patches", split="test")
+    assert x.shape == (800, 32, 32, 3) and x_test.shape == (200, 32, 32, 3) and x.dtype == np.float32
+    assert 0 <= x.min() and x.max() <= 1 and np.bincount(y).tolist() == [400, 400]
+    assert np.bincount(y_test).tolist() == [100, 100]
+    assert np.abs(x[y == 0].mean((0, 1, 2)) - x[y == 1].mean((0, 1, 2))).max() > 0.05  # two photos' colours
+    np.testing.assert_array_equal(data.load("photo-patches")[0], x)  # the same places every time
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("likelihood", ["continuous_bernoulli", "gaussian"])
+def test_a_conv_vae_trains_on_colour_photo_patches(likelihood):
+    x, y = data.load("photo-patches")
+    x = x[np.random.default_rng(0).permutation(len(x))[:256]]  # 256 patches of both photos
+    model = zoo.get("conv_vae", input_shape=(32, 32, 3), likelihood=likelihood, latent_dim=8, filters=(8, 16))
+    history = model.fit(data.training_dataset(model, x, batch_size=32), epochs=4, verbose=0)
+    loss = history.history["loss"]
+    assert np.all(np.isfinite(loss)) and loss[-1] < loss[0] - 0.1 * abs(loss[0]), loss
+    x_test, _ = data.load("photo-patches", split="test")
+    results = zoo.evaluate(model, x_test[:32], k=4, verbose=0)
+    assert np.isfinite(results["nll_iwae_4"]) and results["neg_elbo"] >= results["nll_iwae_4"] - 1
+    drawn = zoo.sample(model, 4, seed=0)
+    assert drawn.shape == (4, 32, 32, 3)
+    if likelihood == "continuous_bernoulli":
+        assert 0 <= drawn.min() and drawn.max() <= 1

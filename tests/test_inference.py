@@ -210,3 +210,99 @@ def test_bad_arguments_raise_clear_errors(digits, trained):
     ]:
         with pytest.raises(ValueError, match=message):
             call()
+
+
+# ---- models of vectors [N, D]: the probabilistic-layers lecture's 12-D VAE --------------------------------
+
+
+@pytest.fixture(scope="module")
+def rows() -> tuple[np.ndarray, ...]:
+    """12 real features (wine's first 12), standardized on the training rows: train [142, 12], test [36, 12],
+    and their cultivars [142], [36]."""
+    x, y = zoo.data.load("wine")
+    x_test, y_test = zoo.data.load("wine", split="test")
+    scaler = zoo.data.Standardizer().fit(x[:, :12])
+    return scaler.transform(x[:, :12]), scaler.transform(x_test[:, :12]), y, y_test
+
+
+@pytest.fixture(scope="module")
+def lecture_vae(rows) -> tuple[zoo.ZooModel, dict]:
+    """Dense(64) -> MultivariateNormalTriL(4) with a KL term, Dense(64) -> IndependentNormal(12), trained for
+    20 epochs of 5 batches on the 142 training rows (Adam at 1e-2)."""
+    zoo.keras.utils.set_random_seed(0)
+    model = zoo.get(
+        "dense_vae",
+        input_shape=(12,),
+        likelihood="gaussian",
+        latent_dim=4,
+        hidden_units=(64,),
+        learning_rate=1e-2,
+    )
+    history = model.fit(rows[0], rows[0], epochs=20, batch_size=32, verbose=0)
+    return model, history.history
+
+
+def test_the_lecture_12d_vae_is_the_lectures_net_and_learns_the_table(rows, lecture_vae):
+    model, history = lecture_vae
+    dense = [layer.units for layer in layers_of_type(model, zoo.keras.layers.Dense)]
+    assert dense == [
+        64,
+        zl.MultivariateNormalTriL.params_size(4),
+        64,
+        zl.IndependentNormal.params_size((12,)),
+    ]
+    assert history["loss"][-1] < history["loss"][0] - 5, history["loss"]
+    x_train, x_test, y_train, y_test = rows
+    error = np.mean((zoo.reconstruct(model, x_train) - x_train) ** 2)
+    assert error < 0.6, error  # the standardized features' mean alone gives 1: the code carries the rows
+    codes, test_codes = zoo.encode(model, x_train).mean().numpy(), zoo.encode(model, x_test).mean().numpy()
+    centres = np.stack([codes[y_train == c].mean(axis=0) for c in range(3)])
+    nearest = np.argmin(((test_codes[:, None] - centres[None]) ** 2).sum(axis=-1), axis=1)
+    assert (
+        np.mean(nearest == y_test) > 0.75
+    )  # held-out wines' codes lie nearest their cultivar's (chance 1/3)
+    posterior = zoo.encode(model, x_test)
+    assert posterior.batch_shape == [36] and posterior.event_shape == [4]
+    likelihood = zoo.decode(model, posterior.mean())
+    assert likelihood.batch_shape == [36] and likelihood.event_shape == [12]
+    drawn = zoo.sample(model, 5, seed=1)
+    assert drawn.shape == (5, 12)
+    np.testing.assert_array_equal(drawn, zoo.sample(model, 5, seed=1))
+    assert zoo.interpolate(model, x_test[0], x_test[1], steps=4).shape == (4, 12)
+    results = zoo.evaluate(model, x_test, k=20, verbose=0)
+    assert results["active_units"] >= 2 and results[f"nll_iwae_{20}"] <= results["neg_elbo"] + 0.1
+    assert 0 < results["rate"] and np.isfinite(results["distortion"])
+
+
+@pytest.mark.slow
+def test_the_other_dense_builders_take_vectors(rows):
+    """The autoencoder, the IWAE, the conditional VAE and the Bernoulli mixture on input_shape (12,), on the
+    table binarized at its mean (Bernoulli features): they encode, score and sample vectors; the two
+    Bernoulli-only models train on them."""
+    x_train, _, y, _ = rows
+    binary = (x_train > 0).astype(np.float32)
+    for name in ("autoencoder", "iwae", "cvae", "bernoulli_mixture"):
+        model = zoo.get(name, **small_hparams(name), input_shape=(12,))
+        labels = y[:8] if model.is_conditional else None
+        if name in ("autoencoder", "bernoulli_mixture"):
+            history = model.fit(binary, binary, epochs=2, batch_size=32, verbose=0).history
+            assert history["loss"][1] < history["loss"][0], name
+        results = zoo.evaluate(model, binary[:8], labels=labels, k=2, verbose=0)
+        assert np.isfinite(results["distortion" if model.has_latent_code else "nll"]), name
+        if model.has_latent_code:
+            assert zoo.reconstruct(model, binary[:3], None if labels is None else labels[:3]).shape == (3, 12)
+        if model.is_generative:
+            assert zoo.sample(model, 3, labels=0 if model.is_conditional else None, seed=0).shape == (3, 12)
+
+
+def test_sample_shows_its_progress_over_many_images_unless_told_not_to(trained, capsys):
+    model = trained("dense_vae")
+    assert zoo.sample(model, 40, seed=0, batch_size=16).shape == (40, 28, 28, 1)  # "auto": 3 batches
+    assert "40/40" in capsys.readouterr().out
+    zoo.sample(model, 40, seed=0, batch_size=16, verbose=0)
+    zoo.sample(model, 10, seed=0, batch_size=16)  # "auto": one batch, no bar
+    assert capsys.readouterr().out == ""
+    zoo.sample(model, 10, seed=0, batch_size=16, verbose=1)
+    assert "10/10" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="verbose must be one of"):
+        zoo.sample(model, 10, verbose=2)

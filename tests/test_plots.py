@@ -234,3 +234,40 @@ def test_confusion_matrix_renders_and_rejects_what_is_not_one(tmp_path):
     for bad in (np.ones((2, 3)), np.zeros((3, 3)), -np.eye(3)):
         with pytest.raises(ValueError, match="confusion_matrix needs"):
             plots.confusion_matrix(bad)
+
+
+def test_a_model_of_vectors_has_its_plots_and_the_image_plots_name_themselves(trained, tmp_path):
+    """wine's 13 standardized features in an (untrained) dense_vae built on vectors: the latent scatter and
+    per-feature reconstructions draw; every plot of images refuses with its own name."""
+    image_model = trained("dense_vae")
+    x, y = zoo.data.load("wine")
+    x = zoo.data.Standardizer().fit(x).transform(x)
+    model = zoo.get("dense_vae", input_shape=(13,), likelihood="gaussian", latent_dim=2, hidden_units=(16,))
+    scatter = plots.latent_scatter(model, x, y)
+    assert scatter.axes[0].get_title() == "dense_vae: posterior means of 142 rows"
+    _assert_png(scatter, tmp_path, "scatter")
+    names = [f"f{i}" for i in range(13)]
+    fig = plots.feature_reconstructions(model, x, n=3, feature_names=names)
+    assert len(fig.axes) == 3 and [t.get_text() for t in fig.axes[-1].get_xticklabels()] == names
+    bars = [patch.get_height() for patch in fig.axes[0].patches]
+    np.testing.assert_allclose(bars, x[0], rtol=1e-6)  # the first row's features, as the model sees them
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), zoo.reconstruct(model, x[:1])[0], rtol=1e-5)
+    _assert_png(fig, tmp_path, "features")
+    refusals = {
+        "reconstructions": lambda: plots.reconstructions(model, x),
+        "samples": lambda: plots.samples(model),
+        "latent_manifold": lambda: plots.latent_manifold(model),
+        "interpolations": lambda: plots.interpolations(model, x[:2], x[2:4]),
+        "attribute_walk": lambda: plots.attribute_walk(model, x[:2], np.ones(2)),
+        "decoder_outputs": lambda: plots.decoder_outputs(model),
+        "nearest_neighbours": lambda: plots.nearest_neighbours(model, x),
+    }
+    for name, plot in refusals.items():
+        with pytest.raises(ValueError, match=rf"^{name} draws images, and dense_vae takes vectors \[N, 13\]"):
+            plot()
+    with pytest.raises(ValueError, match=r"image_grid draws images.*got an array of shape \(142, 13\)"):
+        plots.image_grid(x)
+    with pytest.raises(ValueError, match="feature_reconstructions draws vectors.*plots.reconstructions"):
+        plots.feature_reconstructions(image_model, np.zeros((2, 28, 28, 1), np.float32))
+    with pytest.raises(ValueError, match="got 2 feature_names for 13 features"):
+        plots.feature_reconstructions(model, x, feature_names=["a", "b"])

@@ -27,7 +27,14 @@ def dense_stack(
 
 
 def _check_conv_shape(input_shape: Sequence[int], filters: Sequence[int]) -> None:
-    """A conv encoder/decoder halves height and width once per filter: both must divide by 2^len(filters)."""
+    """A conv encoder/decoder takes images (H, W, C) and halves height and width once per filter: both must
+    divide by 2^len(filters)."""
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"input_shape {tuple(input_shape)} is a vector, and a convolutional model needs images (height, "
+            f"width, channels). For vectors [N, D] use a dense model, e.g. zoo.get('dense_vae', "
+            f"input_shape={tuple(input_shape)}) (or 'cvae' with labels)."
+        )
     scale = 2 ** len(filters)
     if input_shape[0] % scale or input_shape[1] % scale:
         raise ValueError(

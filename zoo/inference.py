@@ -3,7 +3,8 @@ registered model with a latent code (`sample` also for a model without one, such
 
 Inputs may be numpy arrays or tensors; the networks run on at most `batch_size` rows at a time, so large
 inputs fit in memory. Conditional models take labels through `labels=`: one integer for all rows, integer
-class ids [N], or one-hot [N, num_classes].
+class ids [N], or one-hot [N, num_classes]. A model built on vectors (`input_shape=(D,)`, a table's rows)
+takes and returns vectors [N, D] wherever images [N, H, W, C] are written below.
 
 >>> posterior = encode(model, x[:8])            # q(z|x), batch shape [8]
 >>> images = sample(model, 16, seed=0)          # [16, 28, 28, 1], z ~ the model's own prior
@@ -20,7 +21,7 @@ import numpy as np
 
 from zoo import checks, data
 from zoo import layers as zl
-from zoo._tf import tf, tfd, tfp
+from zoo._tf import keras, tf, tfd, tfp
 from zoo.model import ZooModel, layers_of_type
 
 MODES = ("mean", "mode", "sample")
@@ -81,7 +82,9 @@ def _images(model: ZooModel, x: Any) -> tf.Tensor:
     return tf.convert_to_tensor(x, dtype=tf.float32)
 
 
-def encode_tensor(model: ZooModel, x: tf.Tensor, labels: np.ndarray | None, batch_size: int) -> tfd.Distribution:
+def encode_tensor(
+    model: ZooModel, x: tf.Tensor, labels: np.ndarray | None, batch_size: int
+) -> tfd.Distribution:
     """`encode` without the checks, for callers that made them once: x float32 [N, H, W, C], labels int32 [N]
     or None."""
     parts = []
@@ -93,15 +96,27 @@ def encode_tensor(model: ZooModel, x: tf.Tensor, labels: np.ndarray | None, batc
     return _concat(parts)
 
 
-def decode_tensor(model: ZooModel, z: tf.Tensor, labels: np.ndarray | None, batch_size: int) -> tfd.Distribution:
-    """`decode` without the checks: z float32 [N, latent_dim], labels int32 [N] or None."""
-    return _concat([model.decoder(inputs, training=False) for inputs in _chunks(z, labels, batch_size)])
+def decode_tensor(
+    model: ZooModel,
+    z: tf.Tensor,
+    labels: np.ndarray | None,
+    batch_size: int,
+    progress: keras.utils.Progbar | None = None,
+) -> tfd.Distribution:
+    """`decode` without the checks: z float32 [N, latent_dim], labels int32 [N] or None. `progress`, if
+    given, advances by each slice's rows as it is decoded."""
+    parts = []
+    for inputs in _chunks(z, labels, batch_size):
+        parts.append(model.decoder(inputs, training=False))
+        if progress is not None:
+            progress.add(int(tf.nest.flatten(inputs)[0].shape[0]))
+    return _concat(parts)
 
 
 def encode(model: ZooModel, x: Any, labels: Any = None, batch_size: int = BATCH_SIZE) -> tfd.Distribution:
     """q(z|x): a distribution with batch shape [N] and event shape [latent_dim].
 
-    x: images [N, H, W, C] float32. For the plain autoencoder the code is deterministic and is returned as
+    x: images [N, H, W, C] (or vectors [N, D]) float32. For the plain autoencoder the code is deterministic and is returned as
     a `tfd.Deterministic` distribution, so `.mean()` is the code either way. Inputs larger than
     `batch_size` are encoded in slices and joined with `tfd.BatchConcat`.
     """
@@ -120,7 +135,8 @@ def _codes(model: ZooModel, z: Any) -> tf.Tensor:
 
 
 def decode(model: ZooModel, z: Any, labels: Any = None, batch_size: int = BATCH_SIZE) -> tfd.Distribution:
-    """p(x|z): a distribution with batch shape [N] and event shape [H, W, C]. z: [N, latent_dim]."""
+    """p(x|z): a distribution with batch shape [N] and event shape [H, W, C] (the model's input shape, [D]
+    for vectors). z: [N, latent_dim]."""
     z = _codes(model, z)
     labels = labels_for(model, labels, int(z.shape[0]))
     return decode_tensor(model, z, labels, checks.integer("batch_size", batch_size))
@@ -168,21 +184,27 @@ def sample(
     mode: str = "mean",
     seed: int | None = None,
     batch_size: int = BATCH_SIZE,
+    verbose: int | str = "auto",
 ) -> np.ndarray:
     """n new images [n, H, W, C]: z ~ p(z) (the model's own prior) decoded. Conditional models need
-    `labels` (one, or n of them). `mode` is as in `reconstruct`.
+    `labels` (one, or n of them). `mode` is as in `reconstruct`. `verbose`: 1 shows a Keras progress bar
+    over the images as they are decoded, `batch_size` at a time; 0 nothing; "auto" the bar when there is
+    more than one batch. Default value: "auto".
 
     A model with no latent code (the Bernoulli mixture) outputs p(x) itself: "sample" draws x ~ p(x), and
     "mean"/"mode" draw a mixture component c ~ p(c) (its discrete code) and show that component's mean/mode.
     """
     n, mode = checks.integer("n", n), checks.one_of("mode", mode, MODES)
     batch_size = checks.integer("batch_size", batch_size)
+    verbose = checks.one_of("verbose", verbose, (0, 1, "auto"))
     labels = labels_for(model, labels, n)  # refuses labels for an unconditional model
     if not model.has_latent_code:
         return _sample_without_code(model, n, mode, seed)
     z_seed, x_seed = stateless_seeds(seed, 2)
     z = prior(model).sample(n, seed=z_seed)
-    return _to_images(decode_tensor(model, z, labels, batch_size), mode, x_seed)
+    shown = int(n > batch_size) if verbose == "auto" else verbose
+    progress = keras.utils.Progbar(n, verbose=shown, unit_name="image")
+    return _to_images(decode_tensor(model, z, labels, batch_size, progress), mode, x_seed)
 
 
 def _sample_without_code(model: ZooModel, n: int, mode: str, seed: int | None) -> np.ndarray:

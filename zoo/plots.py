@@ -17,6 +17,10 @@ True
 
 Images are shown as one tiled picture per figure (white gaps between images), grey for one channel, RGB
 for three; values are clipped to [0, 1] (a Gaussian decoder's means may leave it).
+
+A model built on vectors [N, D] (a table's rows, `input_shape=(D,)`) has `latent_scatter`,
+`feature_reconstructions` and `training_curves`; the plots that draw images raise a ValueError naming
+themselves.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 
-from zoo import checks, inference
+from zoo import checks, data, inference
 from zoo import layers as zl
 from zoo.model import ZooModel, layers_of_type
 
@@ -60,6 +64,15 @@ def _panels(
     if fig is None:
         fig = Figure(figsize=figsize, layout="constrained")
     return fig, _root(fig)
+
+
+def _needs_images(model: ZooModel, plot: str) -> None:
+    """Raise a ValueError naming `plot` if `model` takes vectors, not images."""
+    if data.takes_vectors(model):
+        raise ValueError(
+            f"{plot} draws images, and {model.zoo_name} takes vectors [N, {model.inputs[0].shape[-1]}]. For "
+            "vectors use zoo.plots.feature_reconstructions, latent_scatter or training_curves."
+        )
 
 
 def _tile(grid: np.ndarray) -> np.ndarray:
@@ -116,6 +129,11 @@ def image_grid(
     """A grid of images [N, H, W, C] (or [N, H, W]) with values in [0, 1], ncols per row."""
     ncols = checks.integer("ncols", ncols)
     images = _as_batch(images)
+    if images.ndim != 4:
+        raise ValueError(
+            f"image_grid draws images [N, H, W] or [N, H, W, C]; got an array of shape {images.shape}. Rows "
+            "of a table (vectors) are no images: see zoo.plots.feature_reconstructions."
+        )
     nrows = -(-len(images) // ncols)
     blank = np.ones((nrows * ncols - len(images), *images.shape[1:]), images.dtype)
     grid = np.concatenate([images, blank]).reshape(nrows, ncols, *images.shape[1:])
@@ -133,6 +151,7 @@ def reconstructions(
     """Top row: the first n images of x [N, H, W, C]; bottom row: their reconstructions (decoded posterior
     means, shown as pixel probabilities). Conditional models need `labels`."""
     n = checks.integer("n", n)
+    _needs_images(model, "reconstructions")
     x = np.asarray(x)[:n]
     recon = inference.reconstruct(model, x, _first(labels, n))
     return _tiled_figure(
@@ -157,6 +176,7 @@ def samples(
     """n images decoded from z ~ p(z), 10 per row; conditional models cycle through the classes unless
     given labels (one, or n)."""
     n = checks.integer("n", n)
+    _needs_images(model, "samples")
     images = inference.sample(model, n, labels=_labels_to_draw(model, n, labels), seed=seed)
     return image_grid(images, ncols=10, title=f"{model.zoo_name}: samples from the prior", ax=ax)
 
@@ -174,7 +194,8 @@ def _project(means: np.ndarray, projection: str) -> tuple[np.ndarray, list[str]]
 def latent_scatter(
     model: ZooModel, x: np.ndarray, labels: Any = None, projection: str = "pca", ax: Axes | None = None
 ) -> Figure:
-    """The posterior means E_q[z] of images x [N, H, W, C], one dot each, coloured by `labels` [N] if given.
+    """The posterior means E_q[z] of images x [N, H, W, C] (or vectors [N, D]), one dot each, coloured by
+    `labels` [N] if given.
 
     A 2-D code is drawn as is. A larger one is projected: "pca" onto its first two principal components
     (the axis labels give the share of variance each explains), "first" onto z[0] and z[1]. A conditional
@@ -197,7 +218,8 @@ def latent_scatter(
         ax.legend(*dots.legend_elements(), title="label", loc="center left", bbox_to_anchor=(1, 0.5))
     ax.set_xlabel(axis_names[0])
     ax.set_ylabel(axis_names[1])
-    ax.set_title(f"{model.zoo_name}: posterior means of {len(points)} images")
+    examples = "rows" if data.takes_vectors(model) else "images"
+    ax.set_title(f"{model.zoo_name}: posterior means of {len(points)} {examples}")
     return fig
 
 
@@ -221,6 +243,7 @@ def latent_manifold(
     dimension (Kingma & Welling 2014, fig. 4): z[0] grows left to right, z[1] bottom to top. A conditional
     model decodes every z with `labels` (one class id)."""
     n = checks.integer("n", n, 2)
+    _needs_images(model, "latent_manifold")
     if inference.latent_dim(model) != 2:
         raise ValueError(
             f"latent_manifold needs a 2-D code; {model.zoo_name} has latent_dim={inference.latent_dim(model)}. "
@@ -257,6 +280,7 @@ def label_style_grid(
             f"label_style_grid needs a conditional model such as zoo.get('cvae'); {model.zoo_name} is not."
         )
     n = checks.integer("n", n)
+    _needs_images(model, "label_style_grid")
     classes = model.num_classes
     if x is None:
         z = _prior_codes(model, n, seed)
@@ -291,6 +315,7 @@ def interpolations(
     """One strip per pair: x_a[i], then `steps` images decoded along the path between the posterior means
     of x_a[i] and x_b[i], then x_b[i]. x_a, x_b: images [N, H, W, C] (or one image [H, W, C] each). `path`
     is "slerp" (the great circle, White 2016) or "linear", as in `zoo.interpolate`."""
+    _needs_images(model, "interpolations")
     strips = inference.interpolate(model, x_a, x_b, steps=steps, labels=labels, path=path)
     x_a, x_b = (np.asarray(x).reshape(-1, *strips.shape[-3:]) for x in (x_a, x_b))
     strips = strips.reshape(len(x_a), steps, *strips.shape[-3:])
@@ -318,6 +343,7 @@ def attribute_walk(
     """
     steps = checks.integer("steps", steps, 2)
     scale = checks.number("scale", scale, low=-math.inf)
+    _needs_images(model, "attribute_walk")
     vector = np.asarray(vector, dtype=np.float32)
     size = inference.latent_dim(model)
     if vector.shape != (size,):
@@ -355,6 +381,7 @@ def decoder_outputs(
             f"decoder_outputs shows p(x|z) for codes z ~ p(z); {model.zoo_name} has no latent code z (nor a "
             "decoder). For a bernoulli_mixture use zoo.plots.prototypes(model)."
         )
+    _needs_images(model, "decoder_outputs")
     labels = _labels_to_draw(model, n, labels)
     fig, root = _panels(fig, (n * _INCHES_PER_IMAGE + 0.6, 3 * _INCHES_PER_IMAGE + 1.9))
     titles = {
@@ -382,6 +409,7 @@ def prototypes(
             f"prototypes draws the components of a mixture model such as zoo.get('bernoulli_mixture'); "
             f"{getattr(model, 'zoo_name', type(model).__name__)} has no mixture components."
         )
+    _needs_images(model, "prototypes")
     mixture = layers[0].mixture()
     weights = mixture.mixture_distribution.probs_parameter().numpy()  # [K]
     means = mixture.components_distribution.mean().numpy()  # [K, H, W, C]
@@ -429,6 +457,7 @@ def nearest_neighbours(
     """
     n, ncols = checks.integer("n", n), checks.integer("ncols", ncols)
     if isinstance(model_or_samples, ZooModel):
+        _needs_images(model_or_samples, "nearest_neighbours")
         name = model_or_samples.zoo_name
         drawn = inference.sample(
             model_or_samples, n, labels=_labels_to_draw(model_or_samples, n, labels), seed=seed
@@ -436,7 +465,7 @@ def nearest_neighbours(
     else:
         name, drawn = "samples", _as_batch(model_or_samples)[:n]
     x_train = _as_batch(x_train)
-    if len(drawn) == 0 or len(x_train) == 0 or drawn.shape[1:] != x_train.shape[1:]:
+    if len(drawn) == 0 or len(x_train) == 0 or drawn.shape[1:] != x_train.shape[1:] or drawn.ndim != 4:
         raise ValueError(
             "nearest_neighbours compares non-empty batches of images of one shape [N, H, W, C]; got "
             f"samples of shape {drawn.shape} and x_train of shape {x_train.shape}."
@@ -452,6 +481,52 @@ def nearest_neighbours(
         _tiled_figure(np.stack([image, neighbour])[None], ax=ax)
         ax.set_title(f"d = {d:.2f}", fontsize=8)
     fig.suptitle(f"{name}: each sample (left) beside its nearest training image (right)")
+    return root
+
+
+def feature_reconstructions(
+    model: ZooModel,
+    x: np.ndarray,
+    labels: Any = None,
+    n: int = 4,
+    feature_names: Sequence[str] | None = None,
+    fig: Figure | SubFigure | None = None,
+) -> Figure:
+    """Reconstructions of vectors, one panel per row of x [N, D] (the first n): the row's features as bars,
+    its reconstruction (the mean of p(x|z) at the posterior mean z, as `zoo.reconstruct` gives it) as a
+    line, with +- one standard deviation of p(x|z) as error bars. Values as the model sees them (standardized
+    features: `Standardizer.inverse_transform` maps them back). `feature_names` [D] label the x axis;
+    conditional models need `labels`.
+    """
+    n = checks.integer("n", n)
+    if not data.takes_vectors(model):
+        raise ValueError(
+            f"feature_reconstructions draws vectors, and {model.zoo_name} takes images: use "
+            "zoo.plots.reconstructions(model, x)."
+        )
+    x = np.asarray(x)[:n]
+    if feature_names is not None and len(feature_names) != model.inputs[0].shape[-1]:
+        raise ValueError(
+            f"feature_reconstructions got {len(feature_names)} feature_names for "
+            f"{model.inputs[0].shape[-1]} features."
+        )
+    labels = inference.labels_for(model, _first(labels, len(x)), len(x))
+    codes = inference.encode(model, x, labels).mean()
+    likelihood = inference.decode(model, codes, labels)
+    means, spreads = likelihood.mean().numpy(), likelihood.stddev().numpy()
+    features = np.arange(x.shape[1])
+    fig, root = _panels(fig, (max(6.0, 0.3 * len(features) + 2.0), 1.7 * len(x) + 1.2))
+    axes = fig.subplots(len(x), 1, sharex=True, squeeze=False)[:, 0]
+    for i, ax in enumerate(axes):
+        ax.bar(features, x[i], color="lightgrey", label="original")
+        ax.errorbar(features, means[i], yerr=spreads[i], marker=".", capsize=2, label="reconstruction ± sd")
+        ax.axhline(0, color="black", linewidth=0.5)
+        ax.set_ylabel(f"row {i}" + ("" if labels is None else f", label {labels[i]}"))
+    axes[0].legend(fontsize=8)
+    names = [str(name) for name in feature_names] if feature_names is not None else None
+    axes[-1].set_xticks(features, names or [str(f) for f in features], rotation=90 if names else 0)
+    axes[-1].set_xlabel("feature")
+    fig.suptitle(f"{model.zoo_name}: rows (bars) and their reconstructions")
     return root
 
 

@@ -46,6 +46,8 @@ def command(settings: Mapping[str, Any], epochs: int) -> str:
         f"--data {shlex.quote(str(settings['data']))}",
         f"--epochs {epochs}",
     ]
+    if settings.get("label_column") is not None:
+        parts.append(f"--label-column {shlex.quote(str(settings['label_column']))}")
     parts += [f"--batch-size {settings['batch_size']}", f"--seed {settings['seed']}"]
     for key, value in changed.items():  # the literal `--set` parses back: 2, (64,32), 'gaussian' as gaussian
         parts.append(
@@ -59,13 +61,17 @@ def render(
     settings: Mapping[str, Any], history: Mapping[str, Sequence[float]], figures: Sequence[str]
 ) -> str:
     """The README text. settings: the run's metadata (model, hparams, data, binarize, batch_size,
-    validation_split, seed); history: Keras' per-epoch logs ("loss", "val_loss", ...); figures: PNG file
-    names in the folder."""
+    validation_split, seed; for a table also label_column and standardize); history: Keras' per-epoch logs
+    ("loss", "val_loss", ...); figures: PNG file names in the folder."""
     name, epochs = settings["model"], len(history.get("loss", []))
     binarize = settings.get("binarize")
+    vectors = "standardize" in settings  # a table's run
+    examples = "row" if vectors else "image"
     data = f"{settings['data']}" + (
-        " (a fresh binarization of every image in every epoch)" if binarize else ""
+        f" (a fresh binarization of every {examples} in every epoch)" if binarize else ""
     )
+    if settings.get("standardize"):
+        data += " (features standardized with the training rows' mean and std: standardizer.json)"
     lines = [f"# {name}: a zoo run", "", registry.describe(name), ""]
     lines += _table(
         ["setting", "value"],
@@ -85,7 +91,7 @@ def render(
         ["name", "value"], [[f"`{key}`", f"`{value!r}`"] for key, value in settings["hparams"].items()]
     )
     metrics = sorted(key for key in history if not key.startswith("val_"))
-    lines += ["", f"## Losses after epoch {epochs} (nats per image)", ""]
+    lines += ["", f"## Losses after epoch {epochs} (nats per {examples})", ""]
     lines += _table(
         ["", "training", "held out"],
         [[key, _number(history[key][-1]), _number(history.get(f"val_{key}", ["-"])[-1])] for key in metrics],
@@ -105,6 +111,12 @@ def render(
         "```",
         "",
     ]
+    if settings.get("standardize"):
+        lines += [
+            "`standardizer.json`: the features' training mean and std. The model sees",
+            "`zoo.data.Standardizer.load(path).transform(x)`; `inverse_transform` maps its outputs back.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -119,14 +131,20 @@ def write(
 
 
 def append_evaluation(
-    directory: str | os.PathLike, data: str, images: int, k: int, results: Mapping[str, Any]
+    directory: str | os.PathLike,
+    data: str,
+    images: int,
+    k: int,
+    results: Mapping[str, Any],
+    examples: str = "images",
 ) -> None:
-    """Append a `zoo evaluate` result (nats per image) to the run folder's README.md, if it has one."""
+    """Append a `zoo evaluate` result (nats per example) on `images` held-out `examples` ("images", "rows")
+    to the run folder's README.md, if it has one."""
     path = Path(directory) / FILENAME
     if not path.exists():
         return
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    lines = ["", f"## zoo evaluate, {when}: {images} held-out images of {data}, k = {k}", ""]
+    lines = ["", f"## zoo evaluate, {when}: {images} held-out {examples} of {data}, k = {k}", ""]
     lines += _table(["metric", "value"], [[key, _number(value)] for key, value in results.items()])
     text = path.read_text() + "\n".join(lines) + "\n"
     atomic_write(path, write_text(text))
