@@ -6,10 +6,10 @@
 >>> x_test, _ = zoo.data.load("mnist-5k", split="test")     # [500, 28, 28, 1]
 >>> rows, models = compare(["dense_vae", "bernoulli_mixture"], x_train, x_test, epochs=10)
 >>> print(to_markdown(rows))
-| name | likelihood | neg_elbo | rate | distortion | nll_iwae | active_units | params | sec_per_epoch |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
-| dense_vae | bernoulli | 130.4 | 11.7 | 118.6 | 126.3 | 8 | 1,080,636 | 0.83 |
-| bernoulli_mixture | bernoulli | 172.6 | — | — | 172.6 | — | 15,700 | 1.26 |
+| name | likelihood | neg_elbo | rate | distortion | nll_iwae | active_units | mutual_information | params | sec_per_epoch |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| dense_vae | bernoulli | 138.3 | 11.1 | 127.2 | 134.4 | 8 | 4.5 | 1,080,636 | 1.00 |
+| bernoulli_mixture | bernoulli | 177.5 | — | — | 177.5 | — | — | 15,700 | 0.86 |
 
 Every number comes from `zoo.evaluate` on the test images, in nats per example; a model gets the numbers it
 defines and "—" (NaN, or None for `active_units`) for the others:
