@@ -95,14 +95,20 @@ def test_train_writes_model_history_and_plots(name, cli_run):
         assert list((run_dir / "logs" / part).glob("events.out.tfevents.*")), part
 
 
-def test_the_command_in_a_run_readme_reruns_that_run(cli_run, capsys):
+def test_the_command_in_a_run_readme_reruns_that_run(cli_run, capsys, monkeypatch):
     run_dir, _ = cli_run("gaussian_vae")
     command = re.search(r"```bash\n(.*)\n```", (run_dir / "README.md").read_text()).group(1)
     assert (
         "--set latent_dim=2" in command and "likelihood" not in command and "input_shape" not in command
     )  # defaults stay out
+    built = []
+    monkeypatch.setattr(
+        zoo, "get", lambda *args, get=zoo.get, **kwargs: built.append(args) or get(*args, **kwargs)
+    )
     assert cli.main([*shlex.split(command)[3:], "--out", str(run_dir.parent)]) == 0  # after `python -m zoo`
     assert f"run folder {run_dir}, done (2 epochs)" in capsys.readouterr().out
+    # the check of --set before loading data, and training's seeded build: no third for data of the model's shape
+    assert len(built) == 2
 
 
 def test_run_folder_names_depend_on_the_settings_not_on_their_order():

@@ -23,6 +23,8 @@ import zoo
 from zoo import checks, compare, plots, run_readme, training
 from zoo.callbacks import checkpoint_epoch
 from zoo.files import atomic_write, write_json
+from zoo.hparams import check
+from zoo.registry import recorded
 
 DEFAULT_DATA = "mnist"
 VALIDATION_SPLIT = 0.1
@@ -88,7 +90,7 @@ def command_train(args: argparse.Namespace) -> None:
         checks.integer(option, value)
     x, labels = zoo.data.load(args.data, split="train", label_column=args.label_column)
     hparams = _fit_to_data(args.model, hparams, x)
-    if any(model.hparams.get(key) != value for key, value in hparams.items()):  # e.g. a table's shape
+    if any(model.hparams[key] != value for key, value in recorded(check(hparams)).items()):  # a table's shape
         model = zoo.get(args.model, **hparams)
     if model.is_conditional and labels is None:
         raise ValueError(
@@ -170,18 +172,20 @@ def write_results(
     atomic_write(run.directory / "history.json", write_json(run.history))
     if standardizer is not None:
         standardizer.save(run.directory / STANDARDIZER)
-    last = None if labels is None else labels[-10:]
-    figures = {
-        "reconstructions.png": lambda: plots.reconstructions(model, x[-10:], model.labels_or_none(last)),
-        "samples.png": lambda: plots.samples(model, seed=seed),
-    }
     if zoo.data.takes_vectors(model):
+        last = None if labels is None else labels[-4:]
         figures = {
             "reconstructions.png": lambda: plots.feature_reconstructions(
-                model, x[-4:], model.labels_or_none(None if labels is None else labels[-4:])
+                model, x[-4:], model.labels_or_none(last)
             ),
             "latent.png": lambda: plots.latent_scatter(model, x, labels),
             "training_curves.png": lambda: plots.training_curves(run.history),
+        }
+    else:
+        last = None if labels is None else labels[-10:]
+        figures = {
+            "reconstructions.png": lambda: plots.reconstructions(model, x[-10:], model.labels_or_none(last)),
+            "samples.png": lambda: plots.samples(model, seed=seed),
         }
     for filename, figure in figures.items():
         try:

@@ -167,5 +167,11 @@ def get(name: str, *, strategy: tf.distribute.Strategy | None = None, **hparams:
             "); choose smaller sizes (latent_dim, hidden_units, filters, input_shape)."
         ) from None
     model.zoo_name = name
-    model.hparams = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+    model.hparams = recorded(values)
     return model
+
+
+def recorded(hparams: dict[str, Any]) -> dict[str, Any]:
+    """Checked hyperparameters as a model records them in `model.hparams` (and its saved config): sequences
+    as lists, the form JSON gives back."""
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in hparams.items()}
