@@ -314,7 +314,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             continue
         for budget in args.budgets:
             log(f"{name}: training, budget {args.epochs if budget == 'epochs' else args.seconds} {budget}")
-            model = build(name, hparams, args.seed, args.schedule, args.epochs, steps)
+            if probe is not None and args.schedule == "constant":
+                model, probe = probe, None  # built with the same seed and settings: not built twice
+            else:
+                model = build(name, hparams, args.seed, args.schedule, args.epochs, steps)
             limits = (
                 {"epochs": args.epochs, "seconds": None}
                 if budget == "epochs"

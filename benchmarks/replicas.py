@@ -14,7 +14,7 @@ process, which splits the CPU into two logical devices first and prints one JSON
     python benchmarks/replicas.py FOLDER MODEL...    # FOLDER: for resume's checkpoints
 
 The script measures few of MODEL... that between them hold every kind of layer of all (see
-`representatives`), and lists them under REPRESENTATIVES.
+`representatives`), and lists them under REPRESENTATIVES, each model's kinds under KINDS.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ TOLERANCE = {"loss": 1e-5, "weights": 1e-4}  # losses: relative (absolute below 
 STOCK = "stock_exact_kl"  # the control: tfpl.KLDivergenceAddLoss(use_exact_kl=True), which adds the batch sum
 RESUME = "resume"  # the script's key for `resume`
 REPRESENTATIVES = "representatives"  # the script's key for `representatives`
+KINDS = "layer_kinds"  # the script's key for the `layer_kinds` of every model that built
 
 
 def _two_logical_cpus() -> tf.distribute.MirroredStrategy:
@@ -67,6 +68,7 @@ def _stock_exact_kl_model() -> keras.Model:
     encoder = keras.Sequential([keras.Input((28, 28, 1)), *head])
     stock = keras.Sequential([keras.Input((28, 28, 1)), encoder, model.decoder])
     stock.compile(optimizer=keras.optimizers.Adam(1e-3), loss=zoo.layers.negative_log_likelihood)
+    stock.optimizer.build(stock.trainable_variables)  # as a zoo model does: the step is then traced once
     return stock
 
 
@@ -205,6 +207,7 @@ def main(folder: str, names: Sequence[str]) -> dict:
     chosen = [*representatives(references), *(name for name in registered if name not in references)]
     results = measure([*chosen, *(name for name in names if name == STOCK)], two, references)
     results[REPRESENTATIVES] = chosen
+    results[KINDS] = {name: sorted(layer_kinds(model)) for name, model in references.items()}
     results[RESUME] = resume(two, folder)
     return results
 
