@@ -31,7 +31,15 @@ import zoo
 from zoo import training
 from zoo._tf import keras, tf, tfd, tfpl
 
-SMALL = {"latent_dim": 2, "hidden_units": (64,), "filters": (8, 16)}  # whichever of these a model takes
+SMALL = {  # whichever of these a model takes
+    "latent_dim": 2,
+    "hidden_units": (64,),
+    "filters": (8, 16),
+    "flow_steps": 1,
+    "flow_hidden_units": (16,),
+    "top_hidden_units": (16,),
+    "pseudo_inputs": 10,
+}
 NOISE_OFF = {"corruption_rate": 0.0, "dropout": 0.0}
 EXAMPLES = 128  # one batch: 64 examples per replica
 STEPS = 2

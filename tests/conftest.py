@@ -12,7 +12,15 @@ import pytest
 
 import zoo
 
-SMALL = {"latent_dim": 2, "hidden_units": (64,), "filters": (8, 16)}
+SMALL = {
+    "latent_dim": 2,
+    "hidden_units": (64,),
+    "filters": (8, 16),
+    "flow_steps": 1,
+    "flow_hidden_units": (16,),
+    "top_hidden_units": (16,),
+    "pseudo_inputs": 10,
+}
 SECONDS = {"slow": 15, "other": 1}  # what a test marked slow, and any other, costs roughly
 
 

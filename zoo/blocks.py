@@ -105,14 +105,36 @@ def gaussian_posterior(latent_dim: int, posterior: str = "full") -> list[keras.l
     return [keras.layers.Dense(family.params_size(latent_dim)), family(latent_dim, name="posterior")]
 
 
+def iaf_posterior(
+    latent_dim: int, posterior: str, flow_steps: int, flow_hidden_units: Sequence[int], flow_context_size: int
+) -> list[keras.layers.Layer]:
+    """Encoder head: features [N, F] -> q(z|x), a Gaussian (`posterior`, "diag" or "full") followed by
+    `flow_steps` inverse autoregressive flow steps that read a context h of `flow_context_size` from the
+    features (`zl.InverseAutoregressiveFlow`, Kingma et al. 2016)."""
+    size = zl.InverseAutoregressiveFlow.params_size(latent_dim, posterior, flow_context_size)
+    head = zl.InverseAutoregressiveFlow(
+        latent_dim, flow_steps, flow_hidden_units, posterior, flow_context_size, name="posterior"
+    )
+    return [keras.layers.Dense(size), head]
+
+
 def kl_term(
-    prior: str, prior_components: int, beta: float, kl_estimator: str, kl_test_points: int, free_bits: float
+    prior: str,
+    prior_components: int,
+    beta: float,
+    kl_estimator: str,
+    kl_test_points: int,
+    free_bits: float,
+    flow_steps: int = zl.priors.FLOW_STEPS,
+    flow_hidden_units: Sequence[int] = zl.priors.FLOW_HIDDEN_UNITS,
 ) -> zl.KLDivergence:
     """The layer after q(z|x) that adds beta * KL(q(z|x) || p(z)) to the loss and owns the prior p(z):
-    the hyperparameters of the same names, as `zl.KLDivergence` takes them."""
+    the hyperparameters of the same names, as `zl.KLDivergence` takes them (the flow's sizes for
+    `prior="flow"` only)."""
     return zl.KLDivergence(
-        beta, kl_estimator, kl_test_points, prior, prior_components, free_bits, name="kl_divergence"
-    )
+        beta, kl_estimator, kl_test_points, prior, prior_components, free_bits, flow_steps, flow_hidden_units,
+        name="kl_divergence",
+    )  # fmt: skip
 
 
 def likelihood(event_shape: Sequence[int], kind: str = "bernoulli", scale: float | None = None):

@@ -44,11 +44,17 @@ def _optional_positive_float(name: str, value: Any) -> float | None:
     return None if value is None else _positive_float(name, value)
 
 
+def _optional_integer(name: str, value: Any) -> int | None:
+    return None if value is None else checks.integer(name, value)
+
+
 CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "input_shape": _input_shape,
     "num_classes": functools.partial(checks.integer, minimum=2),
     "latent_dim": checks.integer,
     "hidden_units": checks.integers,
+    "top_latent_dim": _optional_integer,
+    "top_hidden_units": checks.integers,
     "filters": checks.integers,
     "dropout": functools.partial(checks.number, high=1.0),
     "corruption": _choice("none", *corruption.KINDS),
@@ -61,9 +67,14 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "kl_estimator": _choice(*kl.ESTIMATORS),
     "kl_test_points": checks.integer,
     "free_bits": checks.number,
+    "delta": checks.number,
     "likelihood": _choice(*LIKELIHOODS),
     "likelihood_scale": _optional_positive_float,
     "importance_samples": checks.integer,
+    "flow_steps": checks.integer,
+    "flow_hidden_units": checks.integers,
+    "flow_context_size": functools.partial(checks.integer, minimum=0),
+    "pseudo_inputs": checks.integer,
     "label_every_layer": checks.boolean,
     "learning_rate": _positive_float,
     "jit_compile": checks.boolean,

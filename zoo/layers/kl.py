@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from zoo import checks
 from zoo._tf import keras, tf, tfd
 from zoo.layers.base import serializable
-from zoo.layers.priors import HasPrior
+from zoo.layers.priors import FLOW_HIDDEN_UNITS, FLOW_STEPS, HasPrior
 
 ESTIMATORS = ("auto", "exact", "mc")
 """The KL estimators (the `kl_estimator` hyperparameter): closed form where TFP has it, or Monte-Carlo."""
@@ -25,12 +25,15 @@ class KLDivergence(HasPrior, keras.layers.Layer):
             training step computes beta with it in the graph and stores it in `layer.beta`. Default value: 1.0.
         estimator: "exact" (closed form, `tfd.kl_divergence`; a clear error if TFP has none for the pair),
             "mc" (Monte-Carlo: the mean over `test_points` samples z ~ q of log q(z) - log p(z)), or "auto"
-            (exact where TFP registers it, else Monte-Carlo, as for the mixture prior). Default value: "auto".
+            (exact where TFP registers it, else Monte-Carlo, as for the mixture and flow priors or a flow
+            posterior). Default value: "auto".
         test_points: number of samples z ~ q for the Monte-Carlo estimate. Default value: 1.
-        prior: "normal" or "mixture". Default value: "normal".
+        prior: "normal", "mixture" or "flow". Default value: "normal".
         components: number of mixture components for `prior="mixture"`. Default value: 10.
         free_bits: nats of mean KL per example that cost nothing (Kingma et al. 2016 "free bits", with all
             latents as one group): the penalty is `beta * max(free_bits, KL)`. Default value: 0.
+        flow_steps: steps of the autoregressive flow for `prior="flow"`. Default value: 2.
+        flow_hidden_units: hidden widths of each step's MADE for `prior="flow"`. Default value: (64, 64).
 
     The unweighted KL shows up in the progress bar and the History as the metric `kl` (nats/example).
     Input: a distribution with batch shape [N] and event shape [latent_dim]. Output: the same distribution.
@@ -44,14 +47,17 @@ class KLDivergence(HasPrior, keras.layers.Layer):
         prior: str = "normal",
         components: int = 10,
         free_bits: float = 0.0,
+        flow_steps: int = FLOW_STEPS,
+        flow_hidden_units: Sequence[int] = FLOW_HIDDEN_UNITS,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self._init_prior(prior, components)
+        self._init_prior(prior, components, flow_steps, flow_hidden_units)
         checks.one_of("estimator", estimator, ESTIMATORS)
-        if prior == "mixture" and estimator == "exact":
+        if prior in ("mixture", "flow") and estimator == "exact":
             raise ValueError(
-                "There is no closed-form KL to a mixture prior: use estimator='mc' (or 'auto') with prior='mixture'."
+                f"There is no closed-form KL to a {prior} prior: use estimator='mc' (or 'auto') with "
+                f"prior='{prior}'."
             )
         self.initial_beta = checks.number("beta", beta)
         self.estimator = estimator
@@ -82,24 +88,28 @@ class KLDivergence(HasPrior, keras.layers.Layer):
         return tf.reduce_mean(posterior.log_prob(z) - prior.log_prob(z), axis=0)
 
     def call(self, posterior, training=None):
+        self.add_kl(self.kl_per_example(posterior), training)
+        return posterior
+
+    def add_kl(self, kl_per_example: tf.Tensor, training=None) -> None:
+        """Add beta * the batch mean of `kl_per_example` [N] (free bits applied) to the loss, and its mean as
+        the metric `kl`. Called inside `call`; a subclass whose KL has parts calls it with their sum."""
         if training and self.beta_schedule is not None:
             self.beta.assign(self.beta_schedule())
-        kl = tf.reduce_mean(self.kl_per_example(posterior))
+        kl = tf.reduce_mean(kl_per_example)
         # Without free bits the KL is not clipped at 0: a Monte-Carlo estimate below 0 keeps its gradient, and
         # replicas that each clip their half-batch would no longer sum to the one-device loss.
         penalty = kl if self.free_bits == 0 else tf.maximum(kl, self.free_bits)
         self.add_loss(tf.cast(self.beta, kl.dtype) * penalty)
         self.add_metric(kl, name="kl")
-        return posterior
 
     def get_config(self) -> dict:
         return {
             **super().get_config(),
             **self._prior_config(),
+            **self._flow_prior_config(),
             "beta": self.initial_beta,
             "estimator": self.estimator,
             "test_points": self.test_points,
             "free_bits": self.free_bits,
         }
-
-

@@ -6,6 +6,10 @@ from zoo.models import (  # noqa: F401
     conv_cvae,
     conv_vae,
     cvae,
+    delta_vae,
     dense_vae,
+    hvae,
+    iaf_vae,
     iwae,
+    vamp_vae,
 )
