@@ -1,6 +1,7 @@
-"""Keras callbacks for zoo models: `KLAnnealing` schedules the KL weight; `TensorBoard` logs a run's numbers,
-its KL weight and images of it for TensorBoard; `Checkpoint` saves a run every epoch, atomically, so that a
-crash loses at most the epoch that was running, and stops on a NaN loss.
+"""Keras callbacks for zoo models: `KLAnnealing` schedules the KL weight; `AggressiveEncoder` updates the
+encoder alone before each step until the code carries information (`zoo.aggressive`); `TensorBoard` logs a
+run's numbers, its KL weight and images of it for TensorBoard; `Checkpoint` saves a run every epoch,
+atomically, so that a crash loses at most the epoch that was running, and stops on a NaN loss.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from zoo import checks, inference, io
 from zoo import layers as zl
 from zoo._tf import keras, tf
+from zoo.aggressive import AggressiveEncoder  # noqa: F401  (zoo.callbacks.AggressiveEncoder)
 from zoo.files import TEMP_PREFIX, atomic_write, writable_folder, write_json
 from zoo.model import ZooModel, layers_of_type
 
