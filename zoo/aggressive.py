@@ -14,6 +14,7 @@ and training goes on as usual (no inner steps).
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -23,6 +24,14 @@ from zoo import checks, evaluation, inference
 from zoo import layers as zl
 from zoo._tf import keras, tf
 from zoo.model import layers_of_type
+
+
+class _ExpectedSlowness(logging.Filter):
+    """Drops Keras' warning that `on_train_batch_begin` is slow compared to the batch: here that time is the
+    inner steps, the callback's whole point."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`on_train_batch_begin` is slow" not in record.getMessage()
 
 
 class AggressiveEncoder(keras.callbacks.Callback):
@@ -107,6 +116,11 @@ class AggressiveEncoder(keras.callbacks.Callback):
         self._optimizer = keras.optimizers.Adam(rate)
         self._optimizer.build(self.encoder_variables)
         self._step = tf.function(self._encoder_step)
+        self._quiet = _ExpectedSlowness()
+        tf.get_logger().addFilter(self._quiet)
+
+    def on_train_end(self, logs=None):
+        tf.get_logger().removeFilter(self._quiet)
 
     def _batch(self, rows: np.ndarray) -> tuple[Any, np.ndarray]:
         inputs = [part[rows] for part in self._inputs] if isinstance(self._inputs, list) else self._inputs[rows]
