@@ -25,6 +25,23 @@ from zoo._tf import keras, tf, tfp
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+SMALL = {
+    "latent_dim": 2,
+    "hidden_units": (64,),
+    "filters": (8, 16),
+    "flow_steps": 1,
+    "flow_hidden_units": (16,),
+    "top_hidden_units": (16,),
+    "pseudo_inputs": 10,
+}
+"""Sizes that make any model quick to build and train: the tests' models (tests/conftest.py) and those of
+`replicas.py`. A model takes those of its hyperparameters it has (`small_hparams`)."""
+
+
+def small_hparams(name: str, **extra: Any) -> dict:
+    """SMALL and `extra`, as far as model `name` takes them."""
+    return {key: value for key, value in {**SMALL, **extra}.items() if key in zoo.defaults(name)}
+
 
 def argument_parser(doc: str) -> argparse.ArgumentParser:
     """A script's argument parser from its module docstring: the first paragraph is the description, the

@@ -26,20 +26,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from benchlib import SMALL, small_hparams
 
 import zoo
 from zoo import training
 from zoo._tf import keras, tf, tfd, tfpl
 
-SMALL = {  # whichever of these a model takes
-    "latent_dim": 2,
-    "hidden_units": (64,),
-    "filters": (8, 16),
-    "flow_steps": 1,
-    "flow_hidden_units": (16,),
-    "top_hidden_units": (16,),
-    "pseudo_inputs": 10,
-}
 NOISE_OFF = {"corruption_rate": 0.0, "dropout": 0.0}
 EXAMPLES = 128  # one batch: 64 examples per replica
 STEPS = 2
@@ -64,8 +56,8 @@ def _sample_the_mean(distribution: tfd.Distribution, sample_shape=(), seed=None,
 
 
 def _hparams(name: str) -> dict:
-    """SMALL and NOISE_OFF, as far as model `name` takes them."""
-    return {key: value for key, value in {**SMALL, **NOISE_OFF}.items() if key in zoo.defaults(name)}
+    """`benchlib.SMALL` and NOISE_OFF, as far as model `name` takes them."""
+    return small_hparams(name, **NOISE_OFF)
 
 
 def _stock_exact_kl_model() -> keras.Model:

@@ -3,6 +3,7 @@ trained model per registered name, and the digits as an .npz file for the comman
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,15 +13,9 @@ import pytest
 
 import zoo
 
-SMALL = {
-    "latent_dim": 2,
-    "hidden_units": (64,),
-    "filters": (8, 16),
-    "flow_steps": 1,
-    "flow_hidden_units": (16,),
-    "top_hidden_units": (16,),
-    "pseudo_inputs": 10,
-}
+sys.path.append(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from benchlib import small_hparams  # noqa: E402, F401  (tests import it from here: one set of small sizes)
+
 SECONDS = {"slow": 15, "other": 1}  # what a test marked slow, and any other, costs roughly
 
 
@@ -32,11 +27,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         cost[item.path] += SECONDS["slow" if item.get_closest_marker("slow") else "other"]
     items.sort(key=lambda item: -cost[item.path])
-
-
-def small_hparams(name: str) -> dict:
-    """Hyperparameters that make model `name` small enough to fit in a few seconds."""
-    return {key: value for key, value in SMALL.items() if key in zoo.defaults(name)}
 
 
 @pytest.fixture(scope="session")
