@@ -10,6 +10,7 @@ import pytest
 from zoo import layers as zl
 from zoo._tf import keras, tf, tfd, tfpl
 from zoo.layers import corruption
+from zoo.layers.base import inferring_output_shape
 
 LATENT = 3
 
@@ -342,3 +343,21 @@ def test_a_negative_monte_carlo_kl_is_clipped_only_by_free_bits(free_bits, penal
     layer.kl_per_example = lambda posterior: tf.constant([-0.2, -0.4])  # an estimate below 0
     layer(tfd.MultivariateNormalDiag(tf.zeros([2, 3])))
     np.testing.assert_allclose(layer.losses[0].numpy(), 2.0 * penalty, rtol=1e-6)
+
+
+def test_layers_know_when_keras_only_infers_their_output_shape():
+    """tf_keras builds a model by calling each layer on placeholders in a throw-away graph; the KL and
+    distribution layers skip their KL and draws there. Called on data, eagerly or traced, they do not."""
+    seen = []
+
+    class Recording(keras.layers.Layer):
+        def call(self, inputs):
+            seen.append(inferring_output_shape())
+            return inputs
+
+    layer = Recording()
+    layer(keras.Input((3,)))
+    layer(tf.zeros([2, 3]))
+    tf.function(layer)(tf.zeros([2, 3]))
+    keras.Sequential([keras.Input((3,)), Recording()])
+    assert seen == [True, False, False, True]

@@ -170,6 +170,14 @@ def test_the_first_fit_traces_the_train_step_once(name, trained):
     assert trained(name).train_function.experimental_get_tracing_count() == 1
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_building_leaves_no_loss_behind(name):
+    """Building calls every layer on placeholders only to learn its output shape; the KL layers skip the KL
+    there (`zoo.layers.base.inferring_output_shape`: the build of most models takes half the time). Each
+    `fit` step computes it: the tests of the KL and of the first fit's loss check that."""
+    assert zoo.get(name, **small_hparams(name)).losses == []
+
+
 @pytest.mark.slow
 def test_trains_under_xla_with_a_short_final_batch(digits, tmp_path):
     """The jit_compile=True hyperparameter, with a batch size that leaves a short final batch (100 = 64 + 36):

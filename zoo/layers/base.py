@@ -9,6 +9,7 @@ between modules never breaks an old file, renaming it would).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 
 from zoo import checks
 from zoo._tf import keras, tf, tfd, tfpl
@@ -22,6 +23,39 @@ CONVERT_TO_TENSOR = {
 }
 """How a distribution layer's output becomes a tensor when the next layer needs one, by name."""
 SCALE_DIAG_SHIFT = 1e-5  # keeps a scale positive definite, as tfp.bijectors.FillScaleTriL does
+SCRATCH_GRAPH = "_scratch_graph"  # how tf_keras (2.18-2.21) ends the name of its shape-inference graphs
+
+
+def inferring_output_shape() -> bool:
+    """True while tf_keras calls a layer on placeholders only to learn its output's shape and dtype (building
+    a Sequential or a functional model, in a throw-away graph named "<layer>_scratch_graph"). Nothing computed
+    there is run or kept, so the layers skip what the shape does not need: the KL and its metric, and the draw
+    a distribution layer hands on (`PlainConfigDistribution`). This halves the build of most models
+    (`zoo.get`)."""
+    return getattr(tf.compat.v1.get_default_graph(), "name", "").endswith(SCRATCH_GRAPH)
+
+
+def create_metrics(layer: keras.layers.Layer, names: Sequence[str]) -> None:
+    """Create the Mean metrics that `layer.add_metric(value, name=...)` updates, from the layer's `build`.
+    Left to `add_metric`, they would be created inside the first trace of the train step (the shape
+    inference that used to create them skips the metrics: `inferring_output_shape`), which a variable
+    created there makes tf.function trace twice."""
+    existing = {metric.name for metric in layer._metrics}
+    layer._metrics.extend(keras.metrics.Mean(name=name) for name in names if name not in existing)
+
+
+def _shape_only(convert: Callable[[tfd.Distribution], tf.Tensor]) -> Callable[[tfd.Distribution], tf.Tensor]:
+    """`convert` (a distribution -> its tensor), but a placeholder of the tensor's static shape while
+    `inferring_output_shape`: drawing from a posterior or a flow builds many ops the shape does not need."""
+
+    def converted(distribution: tfd.Distribution) -> tf.Tensor:
+        if inferring_output_shape() and isinstance(distribution.dtype, tf.DType):
+            shape = distribution.batch_shape.concatenate(distribution.event_shape)
+            if shape.rank is not None:
+                return tf.compat.v1.placeholder(distribution.dtype, shape)
+        return convert(distribution)
+
+    return converted
 
 
 class PlainConfigDistribution(tfpl.DistributionLambda):
@@ -39,7 +73,9 @@ class PlainConfigDistribution(tfpl.DistributionLambda):
         self._per_thread = threading.local()
         checks.one_of("convert_to_tensor_fn", convert_to_tensor_fn, CONVERT_TO_TENSOR)
         super().__init__(
-            make_distribution_fn, convert_to_tensor_fn=CONVERT_TO_TENSOR[convert_to_tensor_fn], **kwargs
+            make_distribution_fn,
+            convert_to_tensor_fn=_shape_only(CONVERT_TO_TENSOR[convert_to_tensor_fn]),
+            **kwargs,
         )
         self.convert_to_tensor_name = convert_to_tensor_fn
 

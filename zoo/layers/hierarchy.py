@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from zoo import checks
 from zoo._tf import keras, tf, tfd, tfp
-from zoo.layers.base import PlainConfigDistribution, serializable
+from zoo.layers.base import PlainConfigDistribution, inferring_output_shape, serializable
 from zoo.layers.importance import ImportanceWeighted
 from zoo.layers.kl import KLDivergence
 from zoo.layers.posteriors import MultivariateNormalDiag
@@ -24,6 +24,7 @@ from zoo.layers.priors import HasPrior, standard_normal
 
 LEVELS = ("z1", "z2")
 """The two levels, bottom (read by the decoder) then top; each level's KL is reported as f"kl_{level}"."""
+LEVEL_METRICS = tuple(f"kl_{level}" for level in LEVELS)
 
 
 def level_sizes(latent_dim: int, top_latent_dim: int | None = None) -> tuple[int, int]:
@@ -235,8 +236,8 @@ def kl_per_level(posterior: TwoLevel, prior: TwoLevel, z: tf.Tensor) -> tuple[tf
 
 def add_level_metrics(layer: keras.layers.Layer, levels: tuple[tf.Tensor, tf.Tensor]) -> None:
     """Report each level's batch-mean KL as the metrics "kl_z1" and "kl_z2" of `layer` (inside its call)."""
-    for level, kl in zip(LEVELS, levels, strict=True):
-        layer.add_metric(tf.reduce_mean(kl), name=f"kl_{level}")
+    for name, kl in zip(LEVEL_METRICS, levels, strict=True):
+        layer.add_metric(tf.reduce_mean(kl), name=name)
 
 
 @serializable
@@ -256,6 +257,8 @@ class HierarchicalKL(HierarchicalPrior, KLDivergence):
     Input: a `TwoLevel` posterior, batch [N], event [d1 + d2]. Output: the same distribution.
     """
 
+    METRICS = ("kl", *LEVEL_METRICS)
+
     def __init__(
         self,
         top_size: int,
@@ -271,7 +274,6 @@ class HierarchicalKL(HierarchicalPrior, KLDivergence):
         super().__init__(beta, estimator, test_points, free_bits=free_bits, **kwargs)
         self.top_size = checks.integer("top_size", top_size)
         self.hidden_units = checks.integers("hidden_units", hidden_units)
-        self._levels: tuple[tf.Tensor, tf.Tensor] | None = None
 
     def kl_per_level(self, posterior: TwoLevel) -> tuple[tf.Tensor, tf.Tensor]:
         """(KL of z1, KL of z2) per example, each [N] nats, from one set of `test_points` draws z ~ q."""
@@ -283,6 +285,8 @@ class HierarchicalKL(HierarchicalPrior, KLDivergence):
     def call(self, posterior, training=None):
         # The levels travel as values, not as layer state: MirroredStrategy runs the replicas' calls of this
         # one layer in parallel threads, and each replica must report its own half-batch.
+        if inferring_output_shape():
+            return posterior
         levels = self.kl_per_level(posterior)
         self.add_kl(tf.add_n(levels), training)
         add_level_metrics(self, levels)
@@ -302,6 +306,8 @@ class HierarchicalImportanceWeighted(HierarchicalPrior, ImportanceWeighted):
         hidden_units: widths of the network z2 -> p(z1|z2)'s parameters.
     """
 
+    METRICS = (*LEVEL_METRICS, "kl")
+
     def __init__(self, samples: int, top_size: int, hidden_units: Sequence[int], **kwargs):
         super().__init__(samples, **kwargs)
         self.top_size = checks.integer("top_size", top_size)
@@ -309,8 +315,9 @@ class HierarchicalImportanceWeighted(HierarchicalPrior, ImportanceWeighted):
 
     def call(self, inputs, *args, **kwargs):
         posterior, z, _ = inputs
-        first_draw = tf.reshape(z, [self.samples, -1, z.shape[-1]])[:1]  # [1, N, d1 + d2]
-        add_level_metrics(self, kl_per_level(posterior, self.prior(), first_draw))
+        if not inferring_output_shape():
+            first_draw = tf.reshape(z, [self.samples, -1, z.shape[-1]])[:1]  # [1, N, d1 + d2]
+            add_level_metrics(self, kl_per_level(posterior, self.prior(), first_draw))
         return super().call(inputs, *args, **kwargs)
 
 

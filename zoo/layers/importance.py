@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from zoo import checks
 from zoo._tf import keras, tf, tfd, tfp
-from zoo.layers.base import PlainConfigDistribution, serializable
+from zoo.layers.base import PlainConfigDistribution, create_metrics, inferring_output_shape, serializable
 from zoo.layers.priors import HasPrior
 
 
@@ -89,6 +89,8 @@ class ImportanceWeighted(HasPrior, PlainConfigDistribution):
     bound contains the prior term) but reports the KL as the metric `kl`. Owns the prior (see `HasPrior`).
     """
 
+    METRICS = ("kl",)  # what `call` reports with add_metric (`create_metrics`)
+
     def __init__(self, samples: int, prior: str = "normal", components: int = 10, **kwargs):
         self._init_prior(prior, components)
         self.samples = checks.integer("samples", samples)
@@ -98,6 +100,7 @@ class ImportanceWeighted(HasPrior, PlainConfigDistribution):
 
     def build(self, input_shape):
         self._build_prior(input_shape[0][-1])
+        create_metrics(self, self.METRICS)
         super().build(input_shape)
 
     def bound(self, posterior, z, likelihood) -> ImportanceWeightedBound:
@@ -105,12 +108,11 @@ class ImportanceWeighted(HasPrior, PlainConfigDistribution):
 
     def call(self, inputs, *args, **kwargs):
         posterior, z, _ = inputs
-        first_draw = tf.reshape(z, [self.samples, -1, z.shape[-1]])[0]  # [N, latent_dim]
-        kl = tf.reduce_mean(posterior.log_prob(first_draw) - self.prior().log_prob(first_draw))
-        self.add_metric(kl, name="kl")  # a one-draw estimate; outside the Lambda, which forbids variables
+        if not inferring_output_shape():
+            first_draw = tf.reshape(z, [self.samples, -1, z.shape[-1]])[0]  # [N, latent_dim]
+            kl = tf.reduce_mean(posterior.log_prob(first_draw) - self.prior().log_prob(first_draw))
+            self.add_metric(kl, name="kl")  # a one-draw estimate; outside the Lambda, which forbids variables
         return super().call(inputs, *args, **kwargs)
 
     def get_config(self) -> dict:
         return {**super().get_config(), **self._prior_config(), "samples": self.samples}
-
-

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from zoo import checks
 from zoo._tf import keras, tf, tfd
-from zoo.layers.base import serializable
+from zoo.layers.base import create_metrics, inferring_output_shape, serializable
 from zoo.layers.priors import FLOW_HIDDEN_UNITS, FLOW_STEPS, HasPrior
 
 ESTIMATORS = ("auto", "exact", "mc")
@@ -39,6 +39,8 @@ class KLDivergence(HasPrior, keras.layers.Layer):
     Input: a distribution with batch shape [N] and event shape [latent_dim]. Output: the same distribution.
     """
 
+    METRICS = ("kl",)  # what `call` reports with add_metric (`create_metrics`)
+
     def __init__(
         self,
         beta: float = 1.0,
@@ -70,6 +72,7 @@ class KLDivergence(HasPrior, keras.layers.Layer):
             name="beta", shape=(), initializer=keras.initializers.Constant(self.initial_beta), trainable=False
         )
         self._build_prior(input_shape[-1])
+        create_metrics(self, self.METRICS)
         super().build(input_shape)
 
     def kl_per_example(self, posterior: tfd.Distribution) -> tf.Tensor:
@@ -88,7 +91,8 @@ class KLDivergence(HasPrior, keras.layers.Layer):
         return tf.reduce_mean(posterior.log_prob(z) - prior.log_prob(z), axis=0)
 
     def call(self, posterior, training=None):
-        self.add_kl(self.kl_per_example(posterior), training)
+        if not inferring_output_shape():
+            self.add_kl(self.kl_per_example(posterior), training)
         return posterior
 
     def add_kl(self, kl_per_example: tf.Tensor, training=None) -> None:
