@@ -33,6 +33,10 @@ SMALL = {
     "flow_hidden_units": (16,),
     "top_hidden_units": (16,),
     "pseudo_inputs": 10,
+    "code_dim": 4,
+    "codebook_size": 8,
+    "prior_filters": 8,
+    "prior_layers": 2,
 }
 """Sizes that make any model quick to build and train: the tests' models (tests/conftest.py) and those of
 `replicas.py`. A model takes those of its hyperparameters it has (`small_hparams`)."""

@@ -42,8 +42,9 @@ def test_emits_distributions_of_the_right_shapes(name, digits, trained):
             zoo.encode(model, x[:5])
         return
     posterior = zoo.encode(model, x[:5], model.labels_or_none(y[:5]))
-    assert posterior.batch_shape == [5] and posterior.event_shape == [2]
-    likelihood = zoo.decode(model, np.zeros((3, 2), np.float32), model.labels_or_none(np.arange(3)))
+    assert posterior.batch_shape == [5] and posterior.event_shape == [zoo.inference.latent_dim(model)]
+    z = np.zeros((3, zoo.inference.latent_dim(model)), np.float32)
+    likelihood = zoo.decode(model, z, model.labels_or_none(np.arange(3)))
     assert likelihood.batch_shape == [3] and likelihood.event_shape == [28, 28, 1]
 
 
@@ -60,7 +61,8 @@ def _deterministic_outputs(model: zoo.ZooModel, x: np.ndarray, y: np.ndarray) ->
         return [model(x).mean().numpy(), model(x).log_prob(x).numpy()]
     labels = model.labels_or_none(y)
     posterior = zoo.encode(model, x, labels)
-    z = np.linspace(-1, 1, 2 * len(x), dtype=np.float32).reshape(len(x), 2)
+    size = zoo.inference.latent_dim(model)
+    z = np.linspace(-1, 1, size * len(x), dtype=np.float32).reshape(len(x), size)
     return [posterior.mean().numpy(), posterior.stddev().numpy(), zoo.decode(model, z, labels).mean().numpy()]
 
 
@@ -115,9 +117,9 @@ def _exact_kl(posterior: tfd.Distribution) -> tf.Tensor | None:
 def test_loss_is_reconstruction_plus_mean_kl_added_once(name, digits):
     """The loss Keras reports is -log p(x|z) + beta * mean KL(q(z|x) || p(z)) per example, in nats, the KL
     added exactly once. Checked in closed form where the model's KL layer is the plain one with p(z) = N(0, I)
-    and TFP has the KL for q; otherwise the one added loss is what the loss holds beyond the reconstruction
-    (each such layer's estimate is checked on its own in test_layers.py, test_vae.py (IWAE) and the model's
-    test file)."""
+    and TFP has the KL for q; otherwise the one added loss (the VQ-VAE's: its codebook, commitment and prior
+    terms) is what the loss holds beyond the reconstruction (each such layer's estimate is checked on its own
+    in test_layers.py, test_vae.py (IWAE) and the model's test file)."""
     x, y = digits
     model = zoo.get(name, **small_hparams(name), **({"beta": 0.5} if "beta" in zoo.defaults(name) else {}))
     model.run_eagerly = True  # the same random draws as the eager computation below
@@ -125,17 +127,17 @@ def test_loss_is_reconstruction_plus_mean_kl_added_once(name, digits):
     tf.random.set_seed(7)
     loss = np.atleast_1d(model.evaluate(inputs, x[:64], batch_size=64, verbose=0))[0]
     tf.random.set_seed(7)
-    kl_layers = layers_of_type(model, zl.KLDivergence)
-    if not kl_layers:  # the mixture, the plain autoencoder, a model trained on the IWAE bound (no KL layer)
+    loss_layers = layers_of_type(model, (zl.KLDivergence, zl.VectorQuantizer))
+    if not loss_layers:  # the mixture, the plain autoencoder, a model trained on the IWAE bound (no KL layer)
         np.testing.assert_allclose(loss, -tf.reduce_mean(model(inputs).log_prob(x[:64])), rtol=1e-5)
         assert not model.losses
         return
     posterior = model.encoder(inputs)
     likelihood = model.decoder([posterior, inputs[1]] if model.is_conditional else posterior)
     expected = -tf.reduce_mean(likelihood.log_prob(x[:64])).numpy()
-    assert len(kl_layers) == 1 and len(model.encoder.losses) == 1, model.encoder.losses
+    assert len(loss_layers) == 1 and len(model.encoder.losses) == 1, model.encoder.losses
     exact = _exact_kl(posterior)
-    if type(kl_layers[0]) is zl.KLDivergence and kl_layers[0].prior_kind == "normal" and exact is not None:
+    if type(loss_layers[0]) is zl.KLDivergence and loss_layers[0].prior_kind == "normal" and exact is not None:
         expected += 0.5 * tf.reduce_mean(exact).numpy()
     else:
         expected += float(model.encoder.losses[0])

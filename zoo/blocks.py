@@ -43,34 +43,23 @@ def _check_conv_shape(input_shape: Sequence[int], filters: Sequence[int]) -> Non
         )
 
 
-def conv_encoder(input_shape: Sequence[int], filters: Sequence[int]) -> list[keras.layers.Layer]:
-    """Stride-2 3x3 convolutions, then flatten: [N, H, W, C] -> [N, H/2^k * W/2^k * filters[-1]], k =
-    len(filters). H and W must be divisible by 2^k (a ValueError says so)."""
+def grid_shape(input_shape: Sequence[int], filters: Sequence[int]) -> tuple[int, int]:
+    """(H/2^k, W/2^k), k = len(filters): the height and width of `conv_features`' output map. H and W must
+    be divisible by 2^k (a ValueError says so)."""
     _check_conv_shape(input_shape, filters)
-    convs = [keras.layers.Conv2D(f, 3, strides=2, padding="same", activation="relu") for f in filters]
-    return [*convs, keras.layers.Flatten()]
-
-
-def deconv_decoder(
-    output_shape: Sequence[int], filters: Sequence[int], channels: int
-) -> list[keras.layers.Layer]:
-    """Mirror of `conv_encoder`: [N, latent] -> [N, H, W, channels] for an image of `output_shape` (H, W, C).
-
-    A Dense layer makes an (H/2^k, W/2^k, filters[0]) map; stride-2 transposed convolutions upsample it
-    back to (H, W); a 3x3 convolution gives `channels` outputs per pixel (the likelihood's parameters).
-    """
-    _check_conv_shape(output_shape, filters)
     scale = 2 ** len(filters)
-    start = (output_shape[0] // scale, output_shape[1] // scale, filters[0])
-    deconvs = [
-        keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu") for f in filters
-    ]
-    return [
-        keras.layers.Dense(math.prod(start), activation="relu"),
-        keras.layers.Reshape(start),
-        *deconvs,
-        keras.layers.Conv2D(channels, 3, padding="same"),
-    ]
+    return input_shape[0] // scale, input_shape[1] // scale
+
+
+def conv_features(input_shape: Sequence[int], filters: Sequence[int]) -> list[keras.layers.Layer]:
+    """Stride-2 3x3 convolutions: [N, H, W, C] -> [N, H/2^k, W/2^k, filters[-1]] (`grid_shape`)."""
+    grid_shape(input_shape, filters)
+    return [keras.layers.Conv2D(f, 3, strides=2, padding="same", activation="relu") for f in filters]
+
+
+def conv_encoder(input_shape: Sequence[int], filters: Sequence[int]) -> list[keras.layers.Layer]:
+    """`conv_features`, then flatten: [N, H, W, C] -> [N, H/2^k * W/2^k * filters[-1]], k = len(filters)."""
+    return [*conv_features(input_shape, filters), keras.layers.Flatten()]
 
 
 def with_label(features, one_hot):
@@ -163,6 +152,25 @@ def dense_likelihood(
 def deconv_likelihood(
     event_shape: Sequence[int], filters: Sequence[int], kind: str = "bernoulli", scale: float | None = None
 ) -> list[keras.layers.Layer]:
-    """A conv decoder with its output: [N, latent] -> `deconv_decoder` with `filters` -> p(x|z)."""
+    """The mirror of `conv_encoder`, with its output: [N, latent] -> p(x|z) of an image `event_shape` (H, W, C).
+    A Dense layer makes an (H/2^k, W/2^k, filters[0]) map, k = len(filters); `upsampling_likelihood` takes it
+    back to (H, W)."""
+    start = (*grid_shape(event_shape, filters), filters[0])
+    return [
+        keras.layers.Dense(math.prod(start), activation="relu"),
+        keras.layers.Reshape(start),
+        *upsampling_likelihood(event_shape, filters, kind, scale),
+    ]
+
+
+def upsampling_likelihood(
+    event_shape: Sequence[int], filters: Sequence[int], kind: str = "bernoulli", scale: float | None = None
+) -> list[keras.layers.Layer]:
+    """A conv decoder of a map: [N, h, w, F] -> stride-2 3x3 transposed convolutions, one per filter, then a
+    3x3 convolution of the likelihood's parameters per pixel -> p(x|z) of `event_shape` (h * 2^k, w * 2^k, C),
+    k = len(filters)."""
+    deconvs = [
+        keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu") for f in filters
+    ]
     channels = params_per_pixel(kind, scale) * event_shape[-1]
-    return [*deconv_decoder(event_shape, filters, channels), likelihood(event_shape, kind, scale)]
+    return [*deconvs, keras.layers.Conv2D(channels, 3, padding="same"), likelihood(event_shape, kind, scale)]

@@ -14,7 +14,8 @@ Monte-Carlo) and whatever the prior (standard normal, a learned mixture or flow)
 One module per concern: `base` (plain configs, the loss), `posteriors` (q(z|x)), `likelihoods` (p(x|z)),
 `priors` (p(z)), `flows` (autoregressive flows: the IAF posterior, the flow prior), `kl` (the KL term),
 `importance` (the IWAE bound), `hierarchy` (two stochastic layers in one code), `corruption` (denoising),
-`mixture` (the Bernoulli mixture), `conditioning` (labels), `vamp` (the VampPrior and its KL). Every layer
+`mixture` (the Bernoulli mixture), `conditioning` (labels), `vamp` (the VampPrior and its KL), `quantizer`
+(the VQ-VAE's codebook and its PixelCNN prior). Every layer
 is importable from here.
 """
 
@@ -46,6 +47,7 @@ from zoo.layers.posteriors import (
     MultivariateNormalTriL,
 )
 from zoo.layers.priors import HasPrior, standard_normal
+from zoo.layers.quantizer import CodeGridPrior, MaskedConv2D, VectorQuantizer
 from zoo.layers.vamp import VampKLDivergence
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "POSTERIORS",
     "BernoulliMixture",
     "BottomLevel",
+    "CodeGridPrior",
     "CommittedRateNormal",
     "Corruption",
     "FlowPosterior",
@@ -69,12 +72,14 @@ __all__ = [
     "IndependentNormal",
     "InverseAutoregressiveFlow",
     "KLDivergence",
+    "MaskedConv2D",
     "MultivariateNormalDiag",
     "MultivariateNormalTriL",
     "OneHot",
     "PlainConfigDistribution",
     "TwoLevel",
     "VampKLDivergence",
+    "VectorQuantizer",
     "level_sizes",
     "negative_log_likelihood",
     "standard_normal",

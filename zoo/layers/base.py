@@ -35,13 +35,17 @@ def inferring_output_shape() -> bool:
     return getattr(tf.compat.v1.get_default_graph(), "name", "").endswith(SCRATCH_GRAPH)
 
 
-def create_metrics(layer: keras.layers.Layer, names: Sequence[str]) -> None:
-    """Create the Mean metrics that `layer.add_metric(value, name=...)` updates, from the layer's `build`.
+def create_metrics(layer: keras.layers.Layer, metrics: Sequence[str | keras.metrics.Metric]) -> None:
+    """Give `layer` the metrics its `call` reports, from its `build`: a name is a Mean metric, which
+    `layer.add_metric(value, name=...)` updates; a Metric object is reported by `layer.add_metric(metric(...))`.
     Left to `add_metric`, they would be created inside the first trace of the train step (the shape
     inference that used to create them skips the metrics: `inferring_output_shape`), which a variable
     created there makes tf.function trace twice."""
     existing = {metric.name for metric in layer._metrics}
-    layer._metrics.extend(keras.metrics.Mean(name=name) for name in names if name not in existing)
+    for metric in metrics:
+        metric = keras.metrics.Mean(name=metric) if isinstance(metric, str) else metric
+        if metric.name not in existing:
+            layer._metrics.append(metric)
 
 
 def _shape_only(convert: Callable[[tfd.Distribution], tf.Tensor]) -> Callable[[tfd.Distribution], tf.Tensor]:

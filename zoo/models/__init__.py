@@ -12,4 +12,5 @@ from zoo.models import (  # noqa: F401
     iaf_vae,
     iwae,
     vamp_vae,
+    vq_vae,
 )
