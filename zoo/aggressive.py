@@ -23,7 +23,7 @@ import numpy as np
 from zoo import checks, evaluation, inference
 from zoo import layers as zl
 from zoo._tf import keras, tf
-from zoo.model import layers_of_type
+from zoo.model import kl_layers
 
 
 class _ExpectedSlowness(logging.Filter):
@@ -100,11 +100,7 @@ class AggressiveEncoder(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         model = self.model
-        if not layers_of_type(model, zl.KLDivergence):
-            raise ValueError(
-                f"AggressiveEncoder trains the encoder of a VAE against its KL term; {model.zoo_name} has none "
-                "(the importance-weighted models, the autoencoder and the mixture are not trained this way)."
-            )
+        kl_layers(model, "AggressiveEncoder")
         if model.distribute_strategy.num_replicas_in_sync > 1:
             raise ValueError("AggressiveEncoder runs on one device: build the model without a strategy.")
         self._inputs = model.inputs_for(self.x, self.labels)  # raises for a conditional model without labels

@@ -21,7 +21,7 @@ from zoo import layers as zl
 from zoo._tf import keras, tf
 from zoo.aggressive import AggressiveEncoder  # noqa: F401  (zoo.callbacks.AggressiveEncoder)
 from zoo.files import TEMP_PREFIX, atomic_write, writable_folder, write_json
-from zoo.model import ZooModel, layers_of_type
+from zoo.model import ZooModel, kl_layers, layers_of_type
 
 
 class KLAnnealing(keras.callbacks.Callback):
@@ -67,9 +67,7 @@ class KLAnnealing(keras.callbacks.Callback):
         return beta_max * tf.minimum(1.0, progress)
 
     def on_train_begin(self, logs=None):
-        self._kl_layers = layers_of_type(self.model, zl.KLDivergence)
-        if not self._kl_layers:
-            raise ValueError("KLAnnealing needs a model with a KL term (a VAE); this model has none.")
+        self._kl_layers = kl_layers(self.model, "KLAnnealing")
         iterations = self.model.optimizer.iterations
         for layer in self._kl_layers:
             top = layer.initial_beta if self.beta_max is None else self.beta_max
@@ -129,9 +127,9 @@ class TensorBoard(keras.callbacks.TensorBoard):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})  # a copy: the other callbacks see the logs as they were
-        kl_layers = layers_of_type(self.model, zl.KLDivergence)
-        if kl_layers:
-            logs["beta"] = float(kl_layers[0].beta.numpy())
+        weighted = layers_of_type(self.model, zl.KLDivergence)
+        if weighted:
+            logs["beta"] = float(weighted[0].beta.numpy())
         super().on_epoch_end(epoch, logs)
         pictures = self._pictures()
         if pictures:

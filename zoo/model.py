@@ -179,6 +179,17 @@ def layers_of_type(model: keras.Model, layer_type: type | tuple[type, ...]) -> l
     return found
 
 
+def kl_layers(model: keras.Model, who: str) -> list[zl.KLDivergence]:
+    """The model's KL layers, for `who` (a callback) that acts on them; a ValueError if it has none."""
+    found = layers_of_type(model, zl.KLDivergence)
+    if not found:
+        raise ValueError(
+            f"{who} needs a model with a KL term (a VAE); {getattr(model, 'zoo_name', 'this model')} has none "
+            "(the importance-weighted models, the VQ-VAE, the autoencoder and the mixture have no KL weight)."
+        )
+    return found
+
+
 def compile_model(
     model: ZooModel, learning_rate: float, jit_compile: bool = False, steps_per_execution: int = 1
 ) -> ZooModel:
