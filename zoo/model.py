@@ -72,6 +72,12 @@ class ZooModel(keras.Model):
         return bool(layers_of_type(self, zl.HasPrior))
 
     @property
+    def has_point_mass_posterior(self) -> bool:
+        """True if q(z|x) puts all its mass on one code (the VQ-VAE's `zl.VectorQuantizer`): one draw of it is
+        every draw, so its importance-weighted bound is its ELBO for any number of samples."""
+        return bool(layers_of_type(self, zl.VectorQuantizer))
+
+    @property
     def is_generative(self) -> bool:
         """True if `zoo.sample` can draw new images: a prior over its codes, or no code at all (the model is
         p(x) itself, as the Bernoulli mixture). False for the plain autoencoder."""
