@@ -15,11 +15,9 @@ import zoo
 from zoo import keras3 as k3
 from zoo import layers as zl
 from zoo import registry
-from zoo._tf import keras3 as keras_3
 from zoo._tf import tf
 
-if keras_3 is None:  # pragma: no cover - every supported TensorFlow ships Keras 3
-    pytest.skip("Keras 3 is not installed: nothing to convert", allow_module_level=True)
+keras_3 = pytest.importorskip("keras", minversion="3")  # as a user imports it; every supported TF ships it
 
 K3 = keras_3  # Keras 3, as `tf.keras` is from TensorFlow 2.16 on
 TINY = {"latent_dim": 2, "hidden_units": (16,)}

@@ -6,7 +6,10 @@
 ['conv_cvae', 'cvae']
 """
 
-from zoo import callbacks, classifier, compare, data, evaluation, inference, layers, plots, training
+import importlib
+import types
+
+from zoo import callbacks, classifier, compare, data, evaluation, inference, layers, training
 from zoo import models as _models  # noqa: F401  (importing it registers the models)
 from zoo._tf import keras
 from zoo.evaluation import evaluate
@@ -42,3 +45,11 @@ __all__ = [
     "training",
 ]
 __version__ = "0.1.0"
+
+_LAZY = ("plots",)  # matplotlib is imported by `zoo.plots` only, when first used
+
+
+def __getattr__(name: str) -> types.ModuleType:
+    if name in _LAZY:
+        return importlib.import_module(f"zoo.{name}")
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

@@ -32,7 +32,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from zoo._tf import keras, keras3, tf
+from zoo._tf import imported_keras3, keras, tf
 
 CONVERTIBLE: dict[str, tuple[str, ...]] = {
     "callbacks": (
@@ -144,7 +144,7 @@ def _profile_batch(callback: Any, arguments: dict) -> Any:
 def _learning_rate(optimizer: Any, arguments: dict) -> Any:
     """A Keras 3 learning-rate schedule becomes its tf_keras twin (its config holds it serialized)."""
     schedule = getattr(optimizer, "_learning_rate", None)
-    if is_keras3(schedule) and isinstance(schedule, keras3.optimizers.schedules.LearningRateSchedule):
+    if is_keras3(schedule) and isinstance(schedule, imported_keras3().optimizers.schedules.LearningRateSchedule):
         return _twin(schedule)
     return arguments["learning_rate"]
 
@@ -196,7 +196,7 @@ class Keras3Warning(UserWarning):
 
 def is_keras3(obj: Any) -> bool:
     """True for an instance of a Keras 3 class, a user's subclass of one included (`tf.keras.*`, `keras.*`)."""
-    if keras3 is None or obj is None:
+    if imported_keras3() is None or obj is None:
         return False
     return any(c.__module__ == "keras" or c.__module__.startswith("keras.") for c in type(obj).__mro__)
 
@@ -211,7 +211,7 @@ def _resolve(module: Any, path: str) -> Any:
 def _table() -> dict[type, tuple[str, str]]:
     """Keras 3 class -> (kind, name), for the classes of `CONVERTIBLE` this Keras 3 has."""
     found = {
-        _resolve(keras3, f"{kind}.{name}"): (kind, name)
+        _resolve(imported_keras3(), f"{kind}.{name}"): (kind, name)
         for kind, names in CONVERTIBLE.items()
         for name in names
     }
@@ -442,7 +442,7 @@ def explained(error: TypeError, where: str) -> TypeError | None:
     """tf_keras' own TypeError for a Keras 3 layer added to a tf_keras Sequential ("The added layer must be
     an instance of class Layer. Received: ... of type <class 'keras.src...'>"), explained; else None."""
     found = _SEQUENTIAL_ERROR.search(str(error))
-    if keras3 is None or not found:
+    if imported_keras3() is None or not found:
         return None
     module, _, name = found.group(1).rpartition(".")
     path, exact = _exported(getattr(sys.modules.get(module), name, object))
@@ -481,9 +481,9 @@ def stand_ins_for_keras3_load() -> None:
     """Register on the Keras 3 side a stand-in for every class the zoo registers with tf_keras ("zoo>ZooModel",
     "zoo>KLDivergence", ...), so `tf.keras.models.load_model("m.keras")` on a zoo file ends in LOAD_MESSAGE
     instead of Keras 3's "Could not locate class 'ZooModel'". Keras 3's own names are left alone."""
-    if keras3 is None:
+    if imported_keras3() is None:
         return
-    theirs = keras3.saving.get_custom_objects()
+    theirs = imported_keras3().saving.get_custom_objects()
     for registered in keras.saving.get_custom_objects():
         if registered.startswith("zoo>") and registered not in theirs:
             name = registered.partition(">")[2]
