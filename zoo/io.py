@@ -10,11 +10,8 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from zoo import keras3
 from zoo._tf import keras, tf
 from zoo.model import ZooModel
-
-keras3.stand_ins_for_keras3_load()  # Keras 3's load_model on a zoo file now says: use zoo.load
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"  # the first bytes of every HDF5 file (Keras' legacy .h5 format)
 

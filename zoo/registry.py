@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fnmatch
+import importlib
 import inspect
 import re
 from collections.abc import Callable
@@ -73,7 +74,7 @@ def register(
         `{"learning_rate": 0.2}`).
     """
     name = name or builder.__name__
-    if name in _REGISTRY:
+    if name in _registered():
         raise ValueError(f"A model named {name!r} is already registered.")
     known = {**_signature(builder), **TRAINING}
     for key in defaults or {}:
@@ -84,17 +85,25 @@ def register(
     return builder
 
 
+def _registered() -> dict[str, Entry]:
+    """The registry with the zoo's own models in it: `zoo.models` registers them when first imported, here
+    (so `import zoo` stays light); while it is being imported, this returns what it has registered so far."""
+    importlib.import_module("zoo.models")
+    return _REGISTRY
+
+
 def list_models(pattern: str = "*") -> list[str]:
     """Sorted names of the registered models matching a shell wildcard, e.g. `list_models("*vae*")`."""
-    return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))
+    return sorted(n for n in _registered() if fnmatch.fnmatch(n, pattern))
 
 
 def _entry(name: str) -> Entry:
-    if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
+    registered = _registered()
+    if name not in registered:
+        close = difflib.get_close_matches(name, list(registered), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise KeyError(f"Unknown model {name!r}.{hint} Known models: {', '.join(list_models())}.")
-    return _REGISTRY[name]
+    return registered[name]
 
 
 def defaults(name: str) -> dict[str, Any]:
