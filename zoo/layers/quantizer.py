@@ -55,7 +55,7 @@ class MaskedConv2D(keras.layers.Conv2D):
 
 
 def nearest_codes(vectors: tf.Tensor, codebook: tf.Tensor) -> tf.Tensor:
-    """The index of the nearest codebook vector (Euclidean) of each vector: [..., D], [K, D] -> [...] int32."""
+    """The index of the nearest codebook vector (Euclidean) of each vector: [..., D], [K, D] -> [...] int."""
     distances = (
         tf.reduce_sum(tf.square(vectors), axis=-1, keepdims=True)
         - 2.0 * tf.einsum("...d,kd->...k", vectors, codebook)
@@ -87,7 +87,7 @@ class CodeUsage(keras.metrics.Metric):
 
 
 def on_the_unit_sphere(shape: tuple[int, int], dtype=None) -> tf.Tensor:
-    """The codebook's initial vectors [K, D]: random directions of norm 1, the norm of the lookup's vectors."""
+    """The codebook's initial vectors [K, D]: random directions of norm 1 (the norm the lookup uses)."""
     return tf.math.l2_normalize(tf.random.normal(shape, dtype=dtype or tf.float32), axis=-1)
 
 
@@ -98,9 +98,10 @@ def point_mass(codes: tf.Tensor) -> tfd.Distribution:
 
 
 class CodeGridPrior(tfd.Distribution):
-    """p(z) over the flattened codebook vectors of an index grid [H * W * D]: the indices are drawn position by
-    position in raster order, each from a categorical whose logits `network` computes from the one-hot grid
-    of the indices before it ([n, H, W, K] -> [n, H, W, K], masked so position p sees positions < p only).
+    """p(z) over the flattened codebook vectors of an index grid [H * W * D]: the indices are drawn
+    position by position in raster order, each from a categorical whose logits `network` computes from the
+    one-hot grid of the indices before it ([n, H, W, K] -> [n, H, W, K], masked so that position p sees
+    positions < p only).
 
     `log_prob(z)` reads each position of z as the index of its nearest codebook vector: exact for the codes
     q(z|x) puts out and `sample` draws, which are codebook vectors. `index_log_prob` scores index grids.
@@ -134,7 +135,7 @@ class CodeGridPrior(tfd.Distribution):
         return tf.constant([], tf.int32)
 
     def logits(self, indices: tf.Tensor) -> tf.Tensor:
-        """Index grids [n, H, W] -> the logits of every position's index given those before it [n, H, W, K]."""
+        """Index grids [n, H, W] -> each position's logits given the positions before it [n, H, W, K]."""
         return self.network(tf.one_hot(indices, self.codebook_size, dtype=self.dtype))
 
     def index_log_prob(self, indices: tf.Tensor) -> tf.Tensor:
@@ -176,15 +177,15 @@ class VectorQuantizer(HasPrior, PlainConfigDistribution):
     The lookup compares directions: z_e and the codebook vectors are scaled to norm 1 first (l2-normalized
     codes, as in Yu et al. 2022, "Vector-quantized Image Modeling with Improved VQGAN"). Without it, the
     default model on 1,024 digits sent every position to one code (a perplexity of 1.02, then 1.003 after
-    two epochs, codebook drawn uniformly in [-1, 1]); with it, ~5 codes are in use after 10 epochs of
-    mnist-5k (`perplexity`).
+    two epochs, codebook drawn uniformly in [-1, 1]); with it, 6.0-6.6 codes of 64 were in use in the 10th
+    epoch of mnist-5k (three seeds, `perplexity`).
 
-    The point's value is z_e + stop_gradient(e - z_e) (the straight-through estimator: the decoder's
-    gradient reaches the encoder as if there were no quantization). Adds to the loss, as batch means of per-example
-    sums over the grid: the codebook loss ||sg(z_e) - e||^2, `commitment` * ||z_e - sg(e)||^2, and the
-    prior's -log p(indices), which trains the prior only (indices carry no gradient), so that `fit` learns
-    the prior together with the code and the model can draw digits. Reports the rate -log p(indices) as the
-    metric `kl` and the number of codes in effective use over the epoch as `perplexity` (`CodeUsage`).
+    The point's value is z_e + stop_gradient(e - z_e) (the straight-through estimator: the decoder's gradient
+    reaches the encoder as if there were no quantization). Adds to the loss, as batch means of per-example
+    sums over the grid: the codebook loss ||sg(z_e) - e||^2, `commitment` * ||z_e - sg(e)||^2, and the prior's
+    -log p(indices), which trains the prior only (indices carry no gradient), so that `fit` learns the prior
+    together with the code and the model can draw digits. Reports the rate -log p(indices) as the metric `kl`
+    and the number of codes in effective use over the epoch as `perplexity` (`CodeUsage`).
 
     Args:
         codebook_size: K, the number of codebook vectors.
