@@ -22,7 +22,6 @@ with warnings.catch_warnings():
     import tf_keras as keras
 
 
-
 def imported_keras3() -> types.ModuleType | None:
     """Keras 3 if it has been imported (by TensorFlow >= 2.16, where it is `tf.keras`, or by the user), else
     None: an object can only be a Keras 3 object once Keras 3 is imported. A Keras 2 installed as `keras`

@@ -53,7 +53,7 @@ def grid_shape(input_shape: Sequence[int], filters: Sequence[int]) -> tuple[int,
 
 def conv_features(input_shape: Sequence[int], filters: Sequence[int]) -> list[keras.layers.Layer]:
     """Stride-2 3x3 convolutions: [N, H, W, C] -> [N, H/2^k, W/2^k, filters[-1]] (`grid_shape`)."""
-    grid_shape(input_shape, filters)
+    _check_conv_shape(input_shape, filters)
     return [keras.layers.Conv2D(f, 3, strides=2, padding="same", activation="relu") for f in filters]
 
 

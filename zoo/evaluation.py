@@ -249,6 +249,8 @@ def evaluate(
     )
     labels = inference.labels_for(model, labels, len(x))
     prior = inference.prior(model) if model.has_prior else None
+    # k equal draws give the bound of one: a point-mass posterior is scored with one (exactly the same)
+    samples = k if prior is not None and not model.has_point_mass_posterior else 1
     starts = range(0, len(x), batch_size)
     sums: dict[str, float] = {}
     posterior_means = []
@@ -268,8 +270,6 @@ def evaluate(
             posterior = inference.encode_tensor(model, x_batch, label_batch, batch_size=batch_size)
             posterior_means.append(posterior.mean().numpy())
             log_likelihood = _log_likelihood_fn(model, x_batch, label_batch)
-            # k equal draws give the bound of one: a point-mass posterior is scored with one (exactly the same)
-            samples = k if prior is not None and not model.has_point_mass_posterior else 1
             terms = bound(posterior, log_likelihood, prior, samples, sample_batch_size, batch_seed)
             if prior is not None:  # a stochastic encoder: q(z|x) is a density (the autoencoder's code is not)
                 information = mutual_information(posterior, information_seed)

@@ -229,7 +229,8 @@ class VectorQuantizer(HasPrior, PlainConfigDistribution):
             name="code_prior",
         )
         self.prior_network.build((None, *self.grid, self.codebook_size))
-        create_metrics(self, ["kl", CodeUsage(self.codebook_size)])
+        create_metrics(self, ["kl"])
+        self.code_usage = CodeUsage(self.codebook_size)  # a Metric attribute: tf_keras adds it to the metrics
         super().build(input_shape)
 
     def codes(self) -> tf.Tensor:
@@ -260,8 +261,7 @@ class VectorQuantizer(HasPrior, PlainConfigDistribution):
         rate = tf.reduce_mean(-self.prior().index_log_prob(indices))
         self.add_loss(codebook_loss + self.commitment * commitment_loss + rate)
         self.add_metric(rate, name="kl")
-        usage = next(metric for metric in self._metrics if isinstance(metric, CodeUsage))
-        self.add_metric(usage(indices))
+        self.add_metric(self.code_usage(indices))
 
     def get_config(self) -> dict:
         return {
