@@ -107,13 +107,20 @@ class _EndStamp(keras.callbacks.Callback):
         self.at = time.perf_counter()
 
 
-def measure_calls(name: str, x: np.ndarray, batch_size: int, calls: int) -> dict[str, Any]:
+TRACED_STEPS = (1, "auto", 8)
+"""The steps_per_execution of the fresh models whose first calls `measure_calls` times."""
+
+
+def measure_calls(
+    name: str, x: np.ndarray, batch_size: int, calls: int, tracing_repeats: int = 1
+) -> dict[str, Any]:
     """What a call costs besides its steps, on one model.
 
     Feeding: the seconds `fit` takes to return after its last callback, and whole `evaluate` and `predict`
     calls, with the zoo's array feeding (`zoo.feeding`) against stock Keras on the same model
     (`keras.Model.fit(model, ...)`), alternating, `calls` each. Tracing: the first and second `fit`
-    (one epoch), `evaluate` and `predict` of a freshly built model with steps_per_execution 1 and 8."""
+    (one epoch), `evaluate` and `predict` of a freshly built model with steps_per_execution 1, "auto" (the
+    default) and 8, medians over `tracing_repeats` fresh models each."""
     model = zoo.get(name)
     quiet = {"batch_size": batch_size, "verbose": 0}
 
@@ -149,19 +156,26 @@ def measure_calls(name: str, x: np.ndarray, batch_size: int, calls: int) -> dict
         }
         for call in contestants
     ]
-    tracing = []
-    for spe in (1, 8):
-        fresh = zoo.get(name, steps_per_execution=spe)
-        row = {"model": name, "steps_per_execution": spe}
-        for call, run in (
-            ("fit", seconds_of(fresh.fit, x, x, epochs=1, **quiet)),
-            ("evaluate", seconds_of(fresh.evaluate, x, x, **quiet)),
-            ("predict", seconds_of(fresh.predict, x, **quiet)),
-        ):
-            row[f"{call}_first"], row[f"{call}_second"] = run(), run()
-        tracing.append(row)
+    runs: dict[Any, list[dict[str, float]]] = {spe: [] for spe in TRACED_STEPS}
+    for repeat in range(tracing_repeats):  # alternating, each setting first in turn
+        first = repeat % len(TRACED_STEPS)
+        for spe in TRACED_STEPS[first:] + TRACED_STEPS[:first]:
+            fresh = zoo.get(name, steps_per_execution=spe)
+            row = {}
+            for call, run in (
+                ("fit", seconds_of(fresh.fit, x, x, epochs=1, **quiet)),
+                ("evaluate", seconds_of(fresh.evaluate, x, x, **quiet)),
+                ("predict", seconds_of(fresh.predict, x, **quiet)),
+            ):
+                row[f"{call}_first"], row[f"{call}_second"] = run(), run()
+            runs[spe].append(row)
+    tracing = [
+        {"model": name, "steps_per_execution": spe, **{k: median(r[k] for r in rows) for k in rows[0]}}
+        for spe, rows in runs.items()
+    ]
+    for row in tracing:
         log(
-            f"  steps_per_execution={spe}: "
+            f"  steps_per_execution={row['steps_per_execution']}: "
             + ", ".join(f"{k} {v:.2f}s" for k, v in row.items() if k.endswith("t"))
         )
     return {"feeding": feeding, "tracing": tracing}

@@ -13,12 +13,20 @@ test set (`quality.load_test_set`, checksums verified), IWAE k = 1000 on the fir
 
 A candidate is comma-separated settings (commas inside parentheses stay in the value):
 
-    net=zoo        today's builder, `zoo.get("conv_vae", ...)` (default)
-    net=hand       today's network trained by the hand-written tf.function loop (Adam, constant lr only)
+    net=zoo        the zoo's builder, `zoo.get("conv_vae", ...)` at its defaults (default); since this
+                   search, one residual block per level (`residual_blocks=1`)
+    net=hand       the zoo's network trained by the hand-written tf.function loop (Adam, constant lr only);
+                   `net=hand,residual_blocks=0,lr=1e-3` is the network and rate of the issue's baseline
     net=plain      today's layer stack built here, with `act` (relu, elu, swish) as its activation
     net=deep       a stride-1 3x3 convolution after every stride-2 one, in the encoder and the decoder
     net=tfp5       a 5x5 stack: two convolutions per level (stride 1, stride 2), a 7x7 last one
-    lr=1e-3        Adam's peak learning rate;        schedule=constant|cosine|exponential
+    net=res        a `zoo.layers.ResidualBlock` after each stride-2 convolution and before each transposed
+                   one (what `residual_blocks=1` builds); resenc / resdec: in the encoder / decoder only
+    net=gated      gated convolutions (conv_a(x) * sigmoid(conv_b(x)), as in the VampPrior paper's nets)
+    net=bn         batch normalization after every convolution
+    residual_blocks=N   the zoo's `residual_blocks` (net=zoo and net=hand; default: the zoo's default)
+    lr=...         Adam's peak learning rate (default: the zoo's default for conv_vae);
+                   schedule=constant|cosine|exponential
     alpha=0.0      the final learning rate / peak for the cosine and exponential schedules
     warmup=0       epochs of linear learning-rate warm-up from 0 (cosine only)
     kl_warmup=0    epochs of linear KL warm-up (`zoo.callbacks.KLAnnealing`)
@@ -53,16 +61,16 @@ from tune import parse_config
 import zoo
 from zoo import blocks
 from zoo import layers as zl
-from zoo._tf import keras
+from zoo._tf import keras, tf
 from zoo.model import assemble
 
 INPUT_SHAPE = (28, 28, 1)
 VALIDATION = 500  # the last 500 of mnist-5k's 4,500 train digits
 DEFAULTS = {
-    "net": "zoo", "lr": 1e-3, "schedule": "constant", "alpha": 0.0, "warmup": 0.0, "kl_warmup": 0.0,
-    "wd": 0.0, "filters": (32, 64), "act": "relu", "batch": 128, "latent_dim": 16,
+    "net": "zoo", "lr": None, "schedule": "constant", "alpha": 0.0, "warmup": 0.0, "kl_warmup": 0.0,
+    "wd": 0.0, "filters": (32, 64), "act": "relu", "batch": 128, "latent_dim": 16, "residual_blocks": None,
 }  # fmt: skip
-NETS = ("zoo", "hand", "plain", "deep", "tfp5")
+NETS = ("zoo", "hand", "plain", "deep", "tfp5", "res", "resdec", "resenc", "gated", "bn")
 
 
 # ---- networks ---------------------------------------------------------------------------------------------
@@ -76,8 +84,64 @@ def _deconv(filters: int, size: int, stride: int, act: str) -> keras.layers.Laye
     return keras.layers.Conv2DTranspose(filters, size, strides=stride, padding="same", activation=act)
 
 
+def _to_map(start: tuple[int, int, int], act: str) -> list[keras.layers.Layer]:
+    """The decoder's first layers: [N, latent] -> a Dense layer -> [N, *start], the map the convolutions grow."""
+    return [keras.layers.Dense(math.prod(start), activation=act), keras.layers.Reshape(start)]
+
+
+class Gated(keras.layers.Layer):
+    """A gated convolution (Dauphin et al. 2017, VampPrior's GatedConv2d): conv_a(x) * sigmoid(conv_b(x))."""
+
+    def __init__(self, filters: int, size: int, stride: int, transpose: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        kind = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
+        self.conv = kind(2 * filters, size, strides=stride, padding="same")
+
+    def call(self, x):
+        a, b = tf.split(self.conv(x), 2, axis=-1)
+        return a * tf.sigmoid(b)
+
+
 def _stacks(net: str, filters: Sequence[int], act: str, latent_dim: int) -> tuple[list, list]:
     """The deterministic encoder [N, 28, 28, 1] -> [N, F] and decoder [N, latent] -> logits [N, 28, 28, 1]."""
+    start = (INPUT_SHAPE[0] // 2 ** len(filters), INPUT_SHAPE[1] // 2 ** len(filters), filters[-1])
+    if net == "gated":
+        encoder = [Gated(f, 3, 2) for f in filters]
+        decoder = _to_map(start, act)
+        decoder += [Gated(f, 3, 2, transpose=True) for f in filters[::-1]]
+        return [*encoder, keras.layers.Flatten()], [*decoder, keras.layers.Conv2D(1, 3, padding="same")]
+    if net in ("res", "resdec", "resenc"):
+        enc, dec = net != "resdec", net != "resenc"
+        encoder = [
+            layer
+            for f in filters
+            for layer in [_conv(f, 3, 2, act)] + ([zl.ResidualBlock(act)] if enc else [])
+        ]
+        decoder = _to_map(start, act)
+        decoder += [
+            layer
+            for f in filters[::-1]
+            for layer in ([zl.ResidualBlock(act)] if dec else []) + [_deconv(f, 3, 2, act)]
+        ]
+        return [*encoder, keras.layers.Flatten()], [*decoder, keras.layers.Conv2D(1, 3, padding="same")]
+    if net == "bn":
+        encoder = [
+            layer
+            for f in filters
+            for layer in (
+                keras.layers.Conv2D(f, 3, strides=2, padding="same"),
+                keras.layers.BatchNormalization(),
+                keras.layers.Activation(act),
+            )
+        ]
+        decoder = _to_map(start, act)
+        for f in filters[::-1]:
+            decoder += [
+                keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same"),
+                keras.layers.BatchNormalization(),
+                keras.layers.Activation(act),
+            ]
+        return [*encoder, keras.layers.Flatten()], [*decoder, keras.layers.Conv2D(1, 3, padding="same")]
     if net == "tfp5":
         encoder = [layer for f in filters for layer in (_conv(f, 5, 1, act), _conv(f, 5, 2, act))]
         encoder += [keras.layers.Conv2D(4 * latent_dim, 7, padding="valid", activation=act)]
@@ -90,8 +154,7 @@ def _stacks(net: str, filters: Sequence[int], act: str, latent_dim: int) -> tupl
     encoder = [
         layer for f in filters for layer in ([_conv(f, 3, 1, act)] if deep else []) + [_conv(f, 3, 2, act)]
     ]
-    start = (INPUT_SHAPE[0] // 2 ** len(filters), INPUT_SHAPE[1] // 2 ** len(filters), filters[-1])
-    decoder = [keras.layers.Dense(math.prod(start), activation=act), keras.layers.Reshape(start)]
+    decoder = _to_map(start, act)
     for f in filters[::-1]:
         decoder += [_deconv(f, 3, 2, act)] + ([_conv(f, 3, 1, act)] if deep else [])
     return [*encoder, keras.layers.Flatten()], [*decoder, keras.layers.Conv2D(1, 3, padding="same")]
@@ -131,7 +194,9 @@ def build(settings: dict[str, Any], steps_per_epoch: int, epochs: int, seed: int
     if net not in NETS:
         raise ValueError(f"net must be one of {NETS}; got {net!r}.")
     if net in ("zoo", "hand"):
-        model = zoo.get("conv_vae", latent_dim=latent_dim, filters=filters)
+        blocks_given = settings["residual_blocks"] is not None
+        extra = {"residual_blocks": int(settings["residual_blocks"])} if blocks_given else {}
+        model = zoo.get("conv_vae", latent_dim=latent_dim, filters=filters, **extra)
     else:
         encoder, decoder = _stacks(net, filters, settings["act"], latent_dim)
         encoder += [*blocks.gaussian_posterior(latent_dim), blocks.kl_term("normal", 10, 1.0, "auto", 1, 0.0)]
@@ -180,6 +245,8 @@ def run(
     unknown = set(settings) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)} in {label!r}; known: {', '.join(DEFAULTS)}.")
+    if settings["lr"] is None:
+        settings["lr"] = zoo.defaults("conv_vae")["learning_rate"]
     batch = int(settings["batch"])
     steps = math.ceil(len(x_train) / batch)
     model = build(settings, steps, args.epochs, seed)

@@ -59,6 +59,7 @@ from handwritten import HandWritten
 from report import report
 
 import zoo
+from zoo import execution, feeding
 from zoo._tf import keras, tf
 
 PARTS = ("ratio", "breakdown", "flops", "scaling", "memory", "calls", "xla")
@@ -137,6 +138,7 @@ def measure_ratio(
         pairs["zoo_xla_vs_hand_xla"] = (models["zoo_xla"], hands["hand_xla"])
     interleaved = {}
     for key, (m, paired_hand) in pairs.items():
+        m = pinned_steps(m, x, fit, epochs)
         rounds = []
         for _ in range(repeats):
             pairing = _Interleave(paired_hand, x)
@@ -161,6 +163,20 @@ def xla_break_even(first: dict[str, float], times: dict[str, list[float]]) -> fl
     compile_seconds = (first["zoo_xla"] - steady_xla) - (first["zoo"] - steady_plain)
     saved = steady_plain - steady_xla
     return max(compile_seconds, 0.0) / saved if saved > 0 else None
+
+
+def pinned_steps(model: zoo.ZooModel, x: np.ndarray, fit: dict[str, Any], epochs: int) -> zoo.ZooModel:
+    """The interleaving callback acts on every batch, and with such a callback `steps_per_execution="auto"`
+    runs one step per execution; so a model compiled with "auto" is replaced by a twin with the same
+    weights compiled with the steps "auto" chooses for the same call without the callback (warmed up by one
+    epoch, so no round pays its tracing). Other models are returned as they are."""
+    if not model.auto_steps_per_execution:
+        return model
+    arguments = feeding.bind(keras.Model.fit.__get__(model), (x, x), {**fit, "epochs": epochs})
+    twin = zoo.get(model.zoo_name, steps_per_execution=execution.steps_for_call(arguments))
+    twin.set_weights(model.get_weights())
+    twin.fit(x, x, epochs=1, **fit)
+    return twin
 
 
 class _Interleave(keras.callbacks.Callback):
@@ -371,6 +387,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--memory-epochs", type=int, default=12)
     parser.add_argument("--memory-examples", type=int, default=5000)
     parser.add_argument("--calls", type=int, default=8, help="calls per contestant in the calls part")
+    parser.add_argument(
+        "--tracing-repeats",
+        type=int,
+        default=3,
+        help="fresh models per steps_per_execution in the calls part",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the .json and .md results")
     parser.add_argument("--name", default="throughput", help="file stem of the outputs")
     parser.add_argument(
@@ -380,6 +402,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.smoke:
         args.examples, args.epochs, args.repeats, args.sizes = 256, 1, 1, [128, 256]
         args.memory_epochs, args.memory_examples, args.breakdown_steps, args.calls = 2, 256, 2, 1
+        args.tracing_repeats = 1
         args.breakdown_modes = ["plain"]
         args.xla_models = args.xla_models or ["bernoulli_mixture"]
         args.variants = [variant for variant in args.variants if "xla" not in variant]
@@ -429,7 +452,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         results["calls"] = []
         for name in args.models:
             log(f"{name}: per-call costs, {args.calls} calls each")
-            results["calls"].append(measure_calls(name, x[: args.examples], args.batch_size, args.calls))
+            results["calls"].append(
+                measure_calls(name, x[: args.examples], args.batch_size, args.calls, args.tracing_repeats)
+            )
     if "xla" in args.parts:
         results["xla"] = []
         for name in args.xla_models or zoo.list_models():

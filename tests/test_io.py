@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import small_hparams
 
 import zoo
+from zoo._tf import tf
 
 LEGACY = Path(__file__).parent / "data" / "legacy"
 EXPECTED = np.load(LEGACY / "expected.npz")
@@ -85,3 +87,26 @@ def test_a_file_from_a_newer_tf_keras_loads_where_input_layer_lacks_its_argument
 def test_input_layer_arguments_are_dropped_below_tf_keras_2_21_only():
     version = tuple(int(part) for part in zoo.keras.__version__.split(".")[:2])
     assert zoo.io.unknown_input_layer_arguments() == ({} if version >= (2, 21) else {"optional": False})
+
+
+def test_a_file_saved_before_a_hyperparameter_existed_records_the_value_it_was_built_with(tmp_path):
+    """`conv_vae` files saved before `residual_blocks` existed hold a network without residual blocks; the
+    loaded model says so, so rebuilding it from its hparams (zoo.training.distribute) gives that network."""
+    model = zoo.get("conv_vae", **small_hparams("conv_vae"), residual_blocks=0)
+    model.save(tmp_path / "today.keras")
+    with (
+        zipfile.ZipFile(tmp_path / "today.keras") as today,
+        zipfile.ZipFile(tmp_path / "old.keras", "w") as old,
+    ):
+        for item in today.infolist():
+            content = today.read(item)
+            if item.filename == "config.json":
+                config = json.loads(content)
+                del config["config"]["hparams"]["residual_blocks"]  # as an older zoo wrote it
+                content = json.dumps(config).encode()
+            old.writestr(item, content)
+    loaded = zoo.load(tmp_path / "old.keras")
+    assert loaded.hparams["residual_blocks"] == 0
+    rebuilt = zoo.training.distribute(loaded, tf.distribute.get_strategy())
+    z = np.random.default_rng(0).normal(size=(3, loaded.hparams["latent_dim"])).astype(np.float32)
+    np.testing.assert_allclose(zoo.decode(rebuilt, z).mean(), zoo.decode(loaded, z).mean(), atol=1e-6)

@@ -51,15 +51,27 @@ def grid_shape(input_shape: Sequence[int], filters: Sequence[int]) -> tuple[int,
     return input_shape[0] // scale, input_shape[1] // scale
 
 
-def conv_features(input_shape: Sequence[int], filters: Sequence[int]) -> list[keras.layers.Layer]:
-    """Stride-2 3x3 convolutions: [N, H, W, C] -> [N, H/2^k, W/2^k, filters[-1]] (`grid_shape`)."""
+def conv_features(
+    input_shape: Sequence[int], filters: Sequence[int], residual_blocks: int = 0
+) -> list[keras.layers.Layer]:
+    """Stride-2 3x3 convolutions, each followed by `residual_blocks` `zl.ResidualBlock`s:
+    [N, H, W, C] -> [N, H/2^k, W/2^k, filters[-1]] (`grid_shape`)."""
     _check_conv_shape(input_shape, filters)
-    return [keras.layers.Conv2D(f, 3, strides=2, padding="same", activation="relu") for f in filters]
+    return [
+        layer
+        for f in filters
+        for layer in [
+            keras.layers.Conv2D(f, 3, strides=2, padding="same", activation="relu"),
+            *(zl.ResidualBlock() for _ in range(residual_blocks)),
+        ]
+    ]
 
 
-def conv_encoder(input_shape: Sequence[int], filters: Sequence[int]) -> list[keras.layers.Layer]:
+def conv_encoder(
+    input_shape: Sequence[int], filters: Sequence[int], residual_blocks: int = 0
+) -> list[keras.layers.Layer]:
     """`conv_features`, then flatten: [N, H, W, C] -> [N, H/2^k * W/2^k * filters[-1]], k = len(filters)."""
-    return [*conv_features(input_shape, filters), keras.layers.Flatten()]
+    return [*conv_features(input_shape, filters, residual_blocks), keras.layers.Flatten()]
 
 
 def with_label(features, one_hot):
@@ -150,7 +162,11 @@ def dense_likelihood(
 
 
 def deconv_likelihood(
-    event_shape: Sequence[int], filters: Sequence[int], kind: str = "bernoulli", scale: float | None = None
+    event_shape: Sequence[int],
+    filters: Sequence[int],
+    kind: str = "bernoulli",
+    scale: float | None = None,
+    residual_blocks: int = 0,
 ) -> list[keras.layers.Layer]:
     """The mirror of `conv_encoder`, with its output: [N, latent] -> p(x|z) of an image `event_shape` (H, W, C).
     A Dense layer makes an (H/2^k, W/2^k, filters[0]) map, k = len(filters); `upsampling_likelihood` takes it
@@ -159,18 +175,27 @@ def deconv_likelihood(
     return [
         keras.layers.Dense(math.prod(start), activation="relu"),
         keras.layers.Reshape(start),
-        *upsampling_likelihood(event_shape, filters, kind, scale),
+        *upsampling_likelihood(event_shape, filters, kind, scale, residual_blocks),
     ]
 
 
 def upsampling_likelihood(
-    event_shape: Sequence[int], filters: Sequence[int], kind: str = "bernoulli", scale: float | None = None
+    event_shape: Sequence[int],
+    filters: Sequence[int],
+    kind: str = "bernoulli",
+    scale: float | None = None,
+    residual_blocks: int = 0,
 ) -> list[keras.layers.Layer]:
-    """A conv decoder of a map: [N, h, w, F] -> stride-2 3x3 transposed convolutions, one per filter, then a
-    3x3 convolution of the likelihood's parameters per pixel -> p(x|z) of `event_shape` (h * 2^k, w * 2^k, C),
-    k = len(filters)."""
+    """A conv decoder of a map: [N, h, w, F] -> stride-2 3x3 transposed convolutions, one per filter, each after
+    `residual_blocks` `zl.ResidualBlock`s, then a 3x3 convolution of the likelihood's parameters per pixel
+    -> p(x|z) of `event_shape` (h * 2^k, w * 2^k, C), k = len(filters)."""
     deconvs = [
-        keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu") for f in filters
+        layer
+        for f in filters
+        for layer in [
+            *(zl.ResidualBlock() for _ in range(residual_blocks)),
+            keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu"),
+        ]
     ]
     channels = params_per_pixel(kind, scale) * event_shape[-1]
     return [*deconvs, keras.layers.Conv2D(channels, 3, padding="same"), likelihood(event_shape, kind, scale)]

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from zoo import checks
+from zoo import checks, execution
 from zoo.layers import LIKELIHOODS, POSTERIORS, corruption, kl, priors
 
 
@@ -44,9 +44,26 @@ def _optional_positive_float(name: str, value: Any) -> float | None:
     return None if value is None else _positive_float(name, value)
 
 
+def _steps_per_execution(name: str, value: Any) -> int | str:
+    """ "auto" (the zoo's per-call choice, `zoo.execution`) or a positive int K (K steps in every call)."""
+    if value == execution.AUTO:
+        return value
+    try:
+        return checks.integer(name, value)
+    except ValueError:
+        raise ValueError(
+            f'{name} must be "{execution.AUTO}" (8 steps per execution in long fit calls, 1 in short ones) or a '
+            f"positive integer; got {value!r}."
+        ) from None
+
+
 def _optional_integer(name: str, value: Any) -> int | None:
     return None if value is None else checks.integer(name, value)
 
+
+ADDED = {"residual_blocks": 0}
+"""Hyperparameters added after model files were first saved, each with the value that builds the network an
+older file holds (its recorded hparams lack the name): `conv_vae` files saved before 2026-12-04 have none."""
 
 CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "input_shape": _input_shape,
@@ -81,9 +98,10 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "prior_filters": checks.integer,
     "prior_layers": checks.integer,
     "label_every_layer": checks.boolean,
+    "residual_blocks": functools.partial(checks.integer, minimum=0),
     "learning_rate": _positive_float,
     "jit_compile": checks.boolean,
-    "steps_per_execution": checks.integer,
+    "steps_per_execution": _steps_per_execution,
 }
 
 

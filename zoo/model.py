@@ -7,6 +7,8 @@ Keras model in every respect (`fit`, `save`, `keras.models.load_model`), plus:
 - `fit`/`evaluate`/`predict` check array inputs first and raise a `ValueError` that names the problem and
   the fix, instead of training on NaNs or grey levels or failing deep inside TensorFlow;
 - they feed arrays to long calls through `zoo.feeding`, which spares them tf.data's end-of-call stall (seconds);
+- compiled with `steps_per_execution="auto"` (the zoo's default), `fit` runs 8 steps per execution in long
+  calls and 1 in short ones (`zoo.execution`), so the default `fit` keeps up with a hand-written loop;
 - `compile`/`fit`/`evaluate`/`predict` convert Keras 3 (`tf.keras`) callbacks, optimizers, losses and metrics
   to their tf_keras twins, with one warning, and refuse other Keras 3 objects with the fix (`zoo.keras3`).
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from zoo import blocks, data, feeding, keras3
+from zoo import blocks, data, execution, feeding, keras3
 from zoo import layers as zl
 from zoo._tf import keras
 
@@ -30,6 +32,8 @@ class ZooModel(keras.Model):
 
     zoo_name: str = "custom"
     hparams: dict = {}
+    auto_steps_per_execution: bool = False
+    """True when compiled with `steps_per_execution="auto"`: each `fit` call chooses (`zoo.execution`)."""
 
     @property
     def has_latent_code(self) -> bool:
@@ -111,9 +115,17 @@ class ZooModel(keras.Model):
         return self.has_bernoulli_likelihood or bool(layers_of_type(self, zl.IndependentContinuousBernoulli))
 
     def compile(self, *args, **kwargs):
+        """Keras' `compile`; `steps_per_execution="auto"` is the zoo's: 8 steps per execution in `fit` calls
+        of many batches without batch-level callbacks, 1 otherwise (`zoo.execution`), not Keras' tuner."""
         arguments = feeding.bind(super().compile, args, kwargs)
         keras3.convert("model.compile", arguments, COMPILE_OBJECTS)
-        return super().compile(**arguments)
+        self.auto_steps_per_execution = arguments["steps_per_execution"] == execution.AUTO
+        if self.auto_steps_per_execution:
+            arguments["steps_per_execution"] = 1
+        self._stashed_train_function, self._train_function_steps = None, 1
+        super().compile(**arguments)
+        if self.auto_steps_per_execution:  # saved as "auto", so a loaded model chooses per call again
+            self._compile_config.config["steps_per_execution"] = execution.AUTO
 
     def compile_from_config(self, config: dict) -> None:
         # tf_keras leaves a loaded model uncompiled if its class overrides compile(), as this one does (to
@@ -126,10 +138,26 @@ class ZooModel(keras.Model):
         arguments = feeding.bind(super().fit, args, kwargs)
         converted = keras3.convert("model.fit", arguments, ("callbacks",))
         data.check_model_inputs(self, arguments["x"], arguments["y"])
+        if self.auto_steps_per_execution:
+            self._run_steps_per_execution(execution.steps_for_call(arguments))
         try:
             return super().fit(**feeding.fit_arguments(arguments))
         finally:
             converted.write_back()
+            if self.auto_steps_per_execution:
+                self._steps_per_execution.assign(1)  # evaluate and predict trace one step per execution
+
+    def _run_steps_per_execution(self, steps: int) -> None:
+        """Set the steps per execution of the coming `fit` call. Keras traces a one-step and a K-step train
+        function differently and keeps one; the zoo keeps the other kind aside, so alternating short and
+        long calls trace each kind once."""
+        if (steps > 1) != (self._train_function_steps > 1):
+            self.train_function, self._stashed_train_function = (
+                self._stashed_train_function,
+                self.train_function,
+            )
+        self._train_function_steps = steps
+        self._steps_per_execution.assign(steps)
 
     def evaluate(self, *args, **kwargs):
         arguments = feeding.bind(super().evaluate, args, kwargs)
@@ -170,7 +198,9 @@ class ZooModel(keras.Model):
         zoo_name = config.pop("zoo_name", cls.zoo_name)
         hparams = config.pop("hparams", {})
         model = super().from_config(config, custom_objects)
-        model.zoo_name, model.hparams = zoo_name, hparams
+        from zoo import registry  # the registry builds ZooModels: imported here, not at the top
+
+        model.zoo_name, model.hparams = zoo_name, registry.completed(zoo_name, hparams)
         return model
 
 
@@ -197,7 +227,7 @@ def kl_layers(model: keras.Model, who: str) -> list[zl.KLDivergence]:
 
 
 def compile_model(
-    model: ZooModel, learning_rate: float, jit_compile: bool = False, steps_per_execution: int = 1
+    model: ZooModel, learning_rate: float, jit_compile: bool = False, steps_per_execution: int | str = "auto"
 ) -> ZooModel:
     """Compile with Adam on the negative log-likelihood; the KL term arrives through `model.losses`.
 
@@ -207,6 +237,8 @@ def compile_model(
     seconds of compilation first. `steps_per_execution=K` runs K steps per call from Keras' Python loop,
     which removes its per-step cost; batch-level callbacks (the progress bar, users' own) then run every K
     steps. `KLAnnealing` stays exact at every step: it computes beta inside the step (benchmarks/README.md).
+    The default, "auto", runs 8 steps per call in `fit` calls of at least 100 batches whose callbacks act
+    per epoch only, and 1 otherwise (`zoo.execution`).
     """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),

@@ -29,7 +29,7 @@ from zoo.model import ZooModel, compile_model
 
 Builder = Callable[..., ZooModel]
 
-TRAINING = {"learning_rate": 1e-3, "jit_compile": False, "steps_per_execution": 1}
+TRAINING = {"learning_rate": 1e-3, "jit_compile": False, "steps_per_execution": "auto"}
 """The hyperparameters of `compile_model`, which every model takes, with their defaults."""
 
 
@@ -178,6 +178,13 @@ def get(name: str, *, strategy: tf.distribute.Strategy | None = None, **hparams:
     model.zoo_name = name
     model.hparams = recorded(values)
     return model
+
+
+def completed(name: str, hparams: dict[str, Any]) -> dict[str, Any]:
+    """The `hparams` a file of model `name` recorded, with each hyperparameter added since (`zoo.hparams.ADDED`)
+    that the model takes set to the value its network was built with; unchanged for unregistered names."""
+    takes = defaults(name) if name in _registered() else {}
+    return {**{key: value for key, value in hp.ADDED.items() if key in takes}, **hparams}
 
 
 def recorded(hparams: dict[str, Any]) -> dict[str, Any]:

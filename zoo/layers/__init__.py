@@ -15,7 +15,7 @@ One module per concern: `base` (plain configs, the loss), `posteriors` (q(z|x)),
 `priors` (p(z)), `flows` (autoregressive flows: the IAF posterior, the flow prior), `kl` (the KL term),
 `importance` (the IWAE bound), `hierarchy` (two stochastic layers in one code), `corruption` (denoising),
 `mixture` (the Bernoulli mixture), `conditioning` (labels), `vamp` (the VampPrior and its KL), `quantizer`
-(the VQ-VAE's codebook and its PixelCNN prior). Every layer
+(the VQ-VAE's codebook and its PixelCNN prior), `residual` (the conv nets' residual block). Every layer
 is importable from here.
 """
 
@@ -48,6 +48,7 @@ from zoo.layers.posteriors import (
 )
 from zoo.layers.priors import HasPrior, standard_normal
 from zoo.layers.quantizer import CodeGridPrior, MaskedConv2D, VectorQuantizer
+from zoo.layers.residual import ResidualBlock
 from zoo.layers.vamp import VampKLDivergence
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "MultivariateNormalTriL",
     "OneHot",
     "PlainConfigDistribution",
+    "ResidualBlock",
     "TwoLevel",
     "VampKLDivergence",
     "VectorQuantizer",

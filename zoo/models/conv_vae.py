@@ -13,16 +13,16 @@ from zoo.registry import register
 
 @register
 def conv_vae(
-    input_shape=(28, 28, 1), latent_dim=16, filters=(32, 64), corruption="none", corruption_rate=0.0,
-    posterior="full", prior="normal", prior_components=10, beta=1.0, kl_estimator="auto", kl_test_points=1,
+    input_shape=(28, 28, 1), latent_dim=16, filters=(32, 64), residual_blocks=1, corruption="none",
+    corruption_rate=0.0, posterior="full", prior="normal", prior_components=10, beta=1.0, kl_estimator="auto", kl_test_points=1,
     free_bits=0.0, likelihood="bernoulli", likelihood_scale=None,
 ) -> ZooModel:  # fmt: skip
     """VAE with conv encoder, transposed-conv decoder (Kingma & Welling 2014)"""
     encoder = [
         *blocks.corruption(corruption, corruption_rate),
-        *blocks.conv_encoder(input_shape, filters),
+        *blocks.conv_encoder(input_shape, filters, residual_blocks),
         *blocks.gaussian_posterior(latent_dim, posterior),
         blocks.kl_term(prior, prior_components, beta, kl_estimator, kl_test_points, free_bits),
     ]
-    decoder = blocks.deconv_likelihood(input_shape, filters[::-1], likelihood, likelihood_scale)
+    decoder = blocks.deconv_likelihood(input_shape, filters[::-1], likelihood, likelihood_scale, residual_blocks)
     return assemble(input_shape, latent_dim, encoder, decoder)
