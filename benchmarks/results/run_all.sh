@@ -43,3 +43,20 @@ python benchmarks/quality.py --budgets seconds --iwae-examples 500 --name qualit
 python benchmarks/likelihoods.py --test-dir ../shared/data/mnist > $R/likelihoods.log 2>&1                # 15 min
 python benchmarks/likelihoods.py --test-dir ../shared/data/mnist --dequantize --name likelihoods-dequantized \
     > $R/likelihoods-dequantized.log 2>&1                                                            # 10 min
+# Issue 14 (2026-12-04): conv_vae's network, searched on a validation split (rounds 5-9 ran with
+# --out /tmp/rc --name rA..rE and were copied to recipe-round5..9), then the two final runs at once, one
+# per core; the default fit's speed on an idle machine; conv_vae's row of the quality table at the new default
+python benchmarks/recipe.py --name recipe-round10 --iwae-k 100 --seeds 0 1 --config net=zoo,batch=64 \
+    --config net=zoo,batch=64,lr=2e-3 > $R/recipe-round10.log 2>&1                                  # stopped after seed 0
+taskset -c 0 python benchmarks/recipe.py --final --name recipe-final-hand --config net=hand,residual_blocks=0,lr=1e-3 \
+    --iwae-k 1000 --iwae-examples 1000 > $R/recipe-final-hand.log 2>&1 &                           # 6 min
+taskset -c 1 python benchmarks/recipe.py --final --name recipe-final-zoo --config net=zoo \
+    --iwae-k 1000 --iwae-examples 1000 > $R/recipe-final-zoo.log 2>&1; wait                        # 11 min
+python benchmarks/recipe.py --collect recipe-round1 recipe-round2 recipe-round4 recipe-round3 recipe-test-hand \
+    recipe-round5 recipe-round6 recipe-round7 recipe-round8 recipe-round9 recipe-round10 recipe-final-hand recipe-final-zoo
+python benchmarks/throughput.py --parts ratio calls --repeats 3 --epochs 1 --variants spe1 --calls 2 \
+    --tracing-repeats 3 --name throughput-auto > $R/throughput-auto.log 2>&1                        # 11 min
+taskset -c 1 python benchmarks/quality.py --budgets epochs --name quality-epochs-conv-residual --models conv_vae \
+    > $R/quality-epochs-conv-residual.log 2>&1
+python benchmarks/throughput.py --parts calls --calls 1 --tracing-repeats 5 --name throughput-first-fit \
+    > $R/throughput-first-fit.log 2>&1                                                              # 12 min

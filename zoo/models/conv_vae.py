@@ -1,9 +1,14 @@
 """The variational autoencoder with a convolutional encoder and a transposed-convolution decoder (Kingma &
-Welling 2014, "Auto-Encoding Variational Bayes"), the network of TensorFlow's and Keras' VAE tutorials.
+Welling 2014, "Auto-Encoding Variational Bayes"), the network of TensorFlow's and Keras' VAE tutorials with
+residual blocks (He et al. 2016) added.
 
 The same latent model as `dense_vae` (Gaussian q(z|x), standard normal or mixture prior, Bernoulli or
 Gaussian pixels); stride-2 3x3 convolutions halve the image once per entry of `filters`, so height and
-width must divide by 2^len(filters). Tuned at 30 epochs on mnist-5k (benchmarks/README.md): a 16-D code.
+width must divide by 2^len(filters). `residual_blocks` residual blocks follow each stride-2 convolution
+of the encoder and precede each transposed one of the decoder. Tuned at 30 epochs on mnist-5k
+(benchmarks/README.md): a 16-D code, and one residual block per level, 6.5 nats better on the test set
+than a hand-written loop of the tutorials' network (0 blocks, the default before 2026-12-04), at ~3x the
+time per epoch.
 """
 
 from zoo import blocks
