@@ -18,6 +18,7 @@ import pytest
 
 import zoo
 from zoo import cli
+from zoo.hparams import run_identity
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -290,3 +291,11 @@ def test_train_on_an_npz_of_binary_vectors_keeps_bernoulli_and_conv_models_refus
     err = capsys.readouterr().err
     assert "needs images (height, width, channels). For vectors [N, D] use a dense model" in err
     assert err.count("\n") == 1
+
+
+def test_a_run_folder_named_before_auto_steps_per_execution_keeps_its_name():
+    """The CLI names folders by the settings; "auto" counts as the 1 that runs recorded before it."""
+    today, before = (zoo.get("dense_vae", **hparams).hparams for hparams in ({}, {"steps_per_execution": 1}))
+    settings = {"model": "dense_vae", "seed": 0}
+    named = [cli.run_name({**settings, "hparams": run_identity(h)}) for h in (today, before)]
+    assert today["steps_per_execution"] == "auto" and named[0] == named[1]

@@ -188,3 +188,13 @@ def test_sigkill_mid_epoch_then_the_same_command_resumes(digits_npz, tmp_path, c
     steps_per_epoch = -(-230 // 16)  # 256 training digits in the .npz, 10% held out for validation
     assert int(model.optimizer.iterations.numpy()) == 4 * steps_per_epoch  # the optimizer state came back
     assert not list(run_dir.glob(".tmp-*"))
+
+
+def test_a_run_started_before_auto_steps_per_execution_resumes(digits, tmp_path):
+    """Runs made before "auto" became the default recorded steps_per_execution=1; today's default build
+    resumes them (they differ in speed, not in what is trained)."""
+    x = digits[0][:EXAMPLES]
+    before = lambda: zoo.get("dense_vae", **small_hparams("dense_vae"), steps_per_execution=1)  # noqa: E731
+    fit(tmp_path, x, epochs=1, build=before, metadata=METADATA)
+    run = fit(tmp_path, x, epochs=2, metadata=METADATA)
+    assert run.initial_epoch == 1 and len(run.history["loss"]) == 2

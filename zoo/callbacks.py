@@ -200,7 +200,8 @@ class Checkpoint(keras.callbacks.Callback):
     A NaN/inf loss (checked after every batch) or NaN/inf weights at an epoch's end stop training; the
     checkpoint keeps the last good epoch, `diverged` holds (epoch, batch) (0-based; batch None if found at
     the epoch's end), and a RuntimeWarning says so. With K steps per execution the check runs after every K
-    steps, and is as sure: the logged loss is the epoch's running mean, NaN from the first bad step on.
+    steps, and is as sure: the logged loss is the epoch's running mean, NaN from the first bad step on; the
+    batch in `diverged` is then the last of the K (up to K - 1 after the first bad one).
 
     Args:
         directory: the run folder; created if missing (an OSError at once if it cannot be written). A fit
@@ -216,7 +217,8 @@ class Checkpoint(keras.callbacks.Callback):
     `zoo.training.train` does the resuming for you.
     """
 
-    batch_hooks_per_execution = True  # the NaN check need not see every batch (`zoo.execution`)
+    batch_hooks_per_execution = True  # the NaN check need not see every batch (`zoo.execution`); a subclass
+    # whose batch hooks must see every batch sets it to False
 
     def __init__(self, directory: str | os.PathLike, metadata: dict[str, Any] | None = None):
         super().__init__()

@@ -23,7 +23,7 @@ import zoo
 from zoo import checks, compare, plots, run_readme, training
 from zoo.callbacks import checkpoint_epoch
 from zoo.files import atomic_write, write_json
-from zoo.hparams import check
+from zoo.hparams import check, run_identity
 from zoo.registry import recorded
 
 DEFAULT_DATA = "mnist"
@@ -100,7 +100,7 @@ def command_train(args: argparse.Namespace) -> None:
     split_at = int(len(x) * (1 - VALIDATION_SPLIT))  # the last tenth is held out, as Keras' validation_split
     settings = {
         "model": args.model,
-        "hparams": model.hparams,
+        "hparams": run_identity(model.hparams),
         "data": args.data,
         "binarize": zoo.data.training_binarization(model),
         "batch_size": args.batch_size,
@@ -146,7 +146,7 @@ def command_train(args: argparse.Namespace) -> None:
     final = {key: values[-1] for key, values in run.history.items()}
     print("final " + ", ".join(f"{key}={value:.2f}" for key, value in final.items()))
     write_results(run, x_valid, y_valid, args.seed, scaler)
-    run_readme.write(run_dir, settings, run.history)
+    run_readme.write(run_dir, {**settings, "hparams": run.model.hparams}, run.history)
     print(f"wrote {run_dir}")
 
 

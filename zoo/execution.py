@@ -6,8 +6,8 @@ hand-written `tf.function` loop (benchmarks/README.md). Running K steps per call
 K-step loop costs a fresh model's first call time, and batch-level callbacks then run once per K steps.
 
 So the zoo's default, "auto", chooses per `fit` call: `AUTO_STEPS` steps per execution when the call trains
-at least `AUTO_MIN_BATCHES` batches and no callback of the caller's acts on single batches; one step
-otherwise (short calls, as in notebooks and tests, never pay for the K-step trace). An integer K compiled
+at least `AUTO_MIN_BATCHES` batches (and `AUTO_STEPS` per epoch) and no callback of the caller's acts on
+single batches; one step otherwise (short calls, as in notebooks and tests, never pay for the K-step trace). An integer K compiled
 into the model is used as Keras uses it, for every call.
 """
 
@@ -25,22 +25,22 @@ AUTO_MIN_BATCHES = 100
 """Calls training fewer batches (over all their epochs) run one step per execution."""
 
 
-def call_batches(arguments: dict[str, Any]) -> int | None:
-    """The batches a `fit` call trains (`arguments`: its arguments by name, as `feeding.bind` gives them),
-    None when unknown (a generator, a dataset of unknown or infinite length without `steps_per_epoch`)."""
-    epochs = arguments["epochs"] - arguments["initial_epoch"]
+def epoch_batches(arguments: dict[str, Any]) -> int | None:
+    """The batches of one epoch of a `fit` call (`arguments`: its arguments by name, as `feeding.bind` gives
+    them), None when unknown (a generator, a dataset of unknown or infinite length without
+    `steps_per_epoch`)."""
     if arguments["steps_per_epoch"] is not None:
-        return epochs * int(arguments["steps_per_epoch"])
+        return int(arguments["steps_per_epoch"])
     x = arguments["x"]
     if isinstance(x, tf.data.Dataset):
         length = int(x.cardinality())
-        return epochs * length if length >= 0 else None
+        return length if length >= 0 else None
     first = x[0] if isinstance(x, (list, tuple)) and x else x
     if not hasattr(first, "shape") or not first.shape or first.shape[0] is None:
         return None
     batch_size = arguments["batch_size"] or 32  # Keras' default
-    size = int(first.shape[0]) * (1.0 - (arguments["validation_split"] or 0.0))
-    return epochs * math.ceil(size / batch_size)
+    size = math.floor(int(first.shape[0]) * (1.0 - (arguments["validation_split"] or 0.0)))  # as Keras
+    return math.ceil(size / batch_size)
 
 
 def acts_on_batches(callbacks: Any) -> bool:
@@ -56,8 +56,11 @@ def acts_on_batches(callbacks: Any) -> bool:
 
 
 def steps_for_call(arguments: dict[str, Any]) -> int:
-    """`AUTO_STEPS` for a `fit` call of at least `AUTO_MIN_BATCHES` batches whose callbacks all act per
-    epoch, else 1."""
-    batches = call_batches(arguments)
-    long_call = batches is not None and batches >= AUTO_MIN_BATCHES
+    """`AUTO_STEPS` for a `fit` call of at least `AUTO_MIN_BATCHES` batches over its epochs, and at least
+    `AUTO_STEPS` per epoch (Keras cuts an execution at the epoch's end), whose callbacks all act per epoch;
+    else 1."""
+    per_epoch = epoch_batches(arguments)
+    if per_epoch is None or per_epoch < AUTO_STEPS:
+        return 1
+    long_call = per_epoch * (arguments["epochs"] - arguments["initial_epoch"]) >= AUTO_MIN_BATCHES
     return AUTO_STEPS if long_call and not acts_on_batches(arguments["callbacks"]) else 1

@@ -65,6 +65,16 @@ ADDED = {"residual_blocks": 0}
 """Hyperparameters added after model files were first saved, each with the value that builds the network an
 older file holds (its recorded hparams lack the name): `conv_vae` files saved before 2026-12-04 have none."""
 
+
+def run_identity(hparams: dict[str, Any]) -> dict[str, Any]:
+    """`hparams` as they identify a training run (a CLI run folder's name, a checkpoint's resume check):
+    the default steps_per_execution "auto" as the 1 that runs recorded before it became the default
+    (2026-12-04), so those runs are found and resumed. It changes how fast a model trains, not what."""
+    if hparams.get("steps_per_execution") == execution.AUTO:
+        return {**hparams, "steps_per_execution": 1}
+    return hparams
+
+
 CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "input_shape": _input_shape,
     "num_classes": functools.partial(checks.integer, minimum=2),

@@ -15,7 +15,8 @@ Keras model in every respect (`fit`, `save`, `keras.models.load_model`), plus:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from zoo import blocks, data, execution, feeding, keras3
@@ -24,6 +25,13 @@ from zoo._tf import keras
 
 COMPILE_OBJECTS = ("optimizer", "loss", "metrics", "weighted_metrics")
 """The `compile` arguments that may hold Keras 3 objects to convert."""
+
+
+class _Stash:
+    """A plain holder for the train function of the kind not in use: not a Keras-tracked attribute, so it
+    never becomes part of the model's checkpoint or SavedModel."""
+
+    train_function = None
 
 
 @keras.utils.register_keras_serializable("zoo")
@@ -122,7 +130,7 @@ class ZooModel(keras.Model):
         self.auto_steps_per_execution = arguments["steps_per_execution"] == execution.AUTO
         if self.auto_steps_per_execution:
             arguments["steps_per_execution"] = 1
-        self._stashed_train_function, self._train_function_steps = None, 1
+        self._stash, self._train_function_steps = _Stash(), 1
         super().compile(**arguments)
         if self.auto_steps_per_execution:  # saved as "auto", so a loaded model chooses per call again
             self._compile_config.config["steps_per_execution"] = execution.AUTO
@@ -145,26 +153,39 @@ class ZooModel(keras.Model):
         finally:
             converted.write_back()
             if self.auto_steps_per_execution:
-                self._steps_per_execution.assign(1)  # evaluate and predict trace one step per execution
+                self._steps_per_execution.assign(1)
 
     def _run_steps_per_execution(self, steps: int) -> None:
         """Set the steps per execution of the coming `fit` call. Keras traces a one-step and a K-step train
         function differently and keeps one; the zoo keeps the other kind aside, so alternating short and
         long calls trace each kind once."""
         if (steps > 1) != (self._train_function_steps > 1):
-            self.train_function, self._stashed_train_function = (
-                self._stashed_train_function,
-                self.train_function,
-            )
+            self.train_function, self._stash.train_function = self._stash.train_function, self.train_function
         self._train_function_steps = steps
         self._steps_per_execution.assign(steps)
+
+    @contextlib.contextmanager
+    def _one_step_per_execution(self) -> Iterator[None]:
+        """One step per execution inside, whatever the coming or running `fit` set (auto mode only):
+        `evaluate` and `predict` trace and run one-step functions, and `train_on_batch` steps once, also
+        when called during a long `fit` (its validation, a callback)."""
+        if not self.auto_steps_per_execution:
+            yield
+            return
+        previous = int(self._steps_per_execution.numpy())
+        self._steps_per_execution.assign(1)
+        try:
+            yield
+        finally:
+            self._steps_per_execution.assign(previous)
 
     def evaluate(self, *args, **kwargs):
         arguments = feeding.bind(super().evaluate, args, kwargs)
         converted = keras3.convert("model.evaluate", arguments, ("callbacks",))
         data.check_model_inputs(self, arguments["x"], arguments["y"])
         try:
-            return super().evaluate(**feeding.evaluate_arguments(arguments))
+            with self._one_step_per_execution():
+                return super().evaluate(**feeding.evaluate_arguments(arguments))
         finally:
             converted.write_back()
 
@@ -173,9 +194,14 @@ class ZooModel(keras.Model):
         converted = keras3.convert("model.predict", arguments, ("callbacks",))
         data.check_model_inputs(self, arguments["x"], None)
         try:
-            return super().predict(**feeding.predict_arguments(arguments))
+            with self._one_step_per_execution():
+                return super().predict(**feeding.predict_arguments(arguments))
         finally:
             converted.write_back()
+
+    def train_on_batch(self, *args, **kwargs):
+        with self._one_step_per_execution():
+            return super().train_on_batch(*args, **kwargs)
 
     def make_train_function(self, force: bool = False):
         """Keras' train function, with the optimizer's slot variables (Adam's moments) created first.

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo import checks, keras3, registry
+from zoo import hparams as hp
 from zoo._tf import keras, tf
 from zoo.callbacks import CHECKPOINT_FILE, Checkpoint
 from zoo.files import writable_folder
@@ -190,7 +191,7 @@ def _seed(seed: int | None) -> None:
 
 
 def _identity(model: ZooModel) -> dict[str, Any]:
-    return {"model": model.zoo_name, "hparams": model.hparams}
+    return {"model": model.zoo_name, "hparams": hp.run_identity(model.hparams)}
 
 
 def _check_same_run(directory: Path, saved: dict[str, Any], requested: dict[str, Any]) -> None:
