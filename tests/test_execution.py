@@ -15,7 +15,7 @@ def arguments(x, **changes):
     """`fit`'s arguments by name, as `ZooModel.fit` hands them to `execution`."""
     return {
         "x": x, "epochs": 1, "initial_epoch": 0, "steps_per_epoch": None, "batch_size": None,
-        "validation_split": 0.0, "callbacks": None, **changes,
+        "validation_split": 0.0, "validation_data": None, "callbacks": None, **changes,
     }  # fmt: skip
 
 

@@ -51,6 +51,11 @@ def grid_shape(input_shape: Sequence[int], filters: Sequence[int]) -> tuple[int,
     return input_shape[0] // scale, input_shape[1] // scale
 
 
+def _residual(count: int) -> list[keras.layers.Layer]:
+    """`count` fresh `zl.ResidualBlock`s: [N, H, W, F] -> the same."""
+    return [zl.ResidualBlock() for _ in range(count)]
+
+
 def conv_features(
     input_shape: Sequence[int], filters: Sequence[int], residual_blocks: int = 0
 ) -> list[keras.layers.Layer]:
@@ -62,7 +67,7 @@ def conv_features(
         for f in filters
         for layer in [
             keras.layers.Conv2D(f, 3, strides=2, padding="same", activation="relu"),
-            *(zl.ResidualBlock() for _ in range(residual_blocks)),
+            *_residual(residual_blocks),
         ]
     ]
 
@@ -193,7 +198,7 @@ def upsampling_likelihood(
         layer
         for f in filters
         for layer in [
-            *(zl.ResidualBlock() for _ in range(residual_blocks)),
+            *_residual(residual_blocks),
             keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu"),
         ]
     ]

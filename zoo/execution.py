@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from zoo import feeding
 from zoo._tf import keras, tf
 
 AUTO = "auto"
@@ -38,9 +39,9 @@ def epoch_batches(arguments: dict[str, Any]) -> int | None:
     first = x[0] if isinstance(x, (list, tuple)) and x else x
     if not hasattr(first, "shape") or not first.shape or first.shape[0] is None:
         return None
-    batch_size = arguments["batch_size"] or 32  # Keras' default
-    size = math.floor(int(first.shape[0]) * (1.0 - (arguments["validation_split"] or 0.0)))  # as Keras
-    return math.ceil(size / batch_size)
+    return math.ceil(
+        feeding.training_examples(arguments) / (arguments["batch_size"] or feeding.KERAS_DEFAULT_BATCH_SIZE)
+    )
 
 
 def acts_on_batches(callbacks: Any) -> bool:

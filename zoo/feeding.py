@@ -21,7 +21,8 @@ import numpy as np
 
 from zoo._tf import keras, tf
 
-_KERAS_DEFAULT_BATCH_SIZE = 32
+KERAS_DEFAULT_BATCH_SIZE = 32
+"""The batch size Keras' `fit`, `evaluate` and `predict` use when given arrays and no `batch_size`."""
 MIN_BATCHES = 100
 """Calls with fewer batches (over all their epochs) than this go through Keras' own array path."""
 
@@ -41,7 +42,7 @@ def _size(x: Any) -> int:
 
 
 def _batches(x: Any, batch_size: int | None, epochs: int = 1) -> int:
-    return epochs * math.ceil(_size(x) / (batch_size or _KERAS_DEFAULT_BATCH_SIZE))
+    return epochs * math.ceil(_size(x) / (batch_size or KERAS_DEFAULT_BATCH_SIZE))
 
 
 def _is_array(value: Any) -> bool:
@@ -83,7 +84,7 @@ def array_dataset(
     indices = tf.data.Dataset.range(size)
     if shuffle:
         indices = indices.shuffle(size, seed=seed, reshuffle_each_iteration=True)
-    indices = indices.batch(batch_size or _KERAS_DEFAULT_BATCH_SIZE)
+    indices = indices.batch(batch_size or KERAS_DEFAULT_BATCH_SIZE)
     whole = tf.data.Dataset.from_tensors(data).repeat()  # not a graph constant: no 2 GB limit
 
     def gather(batch_indices, arrays):
@@ -102,14 +103,22 @@ def bind(method, args: tuple, kwargs: dict) -> dict[str, Any]:
     return arguments
 
 
+def training_examples(arguments: dict[str, Any]) -> int:
+    """The examples a `fit` of arrays trains on (`arguments` by name, as `bind` gives them): all of x, or the
+    first floor(N * (1 - validation_split)) where Keras' `validation_split` applies (no `validation_data`)."""
+    size, fraction = _size(arguments["x"]), arguments["validation_split"]
+    if not fraction or arguments["validation_data"] is not None:
+        return size
+    return int(math.floor(size * (1.0 - fraction)))
+
+
 def _validation_split(arguments: dict[str, Any]) -> None:
     """Keras' `validation_split`: the last fraction of the arrays, taken before any shuffling."""
     fraction = arguments["validation_split"]
     if not fraction or arguments["validation_data"] is not None:
         return
     x, y = arguments["x"], arguments["y"]
-    size = _size(x)
-    split_at = int(math.floor(size * (1.0 - fraction)))
+    size, split_at = _size(x), training_examples(arguments)
     if split_at == 0:
         raise ValueError(
             f"validation_split={fraction} leaves no training data out of {size} examples; pass more examples "

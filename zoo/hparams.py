@@ -52,8 +52,8 @@ def _steps_per_execution(name: str, value: Any) -> int | str:
         return checks.integer(name, value)
     except ValueError:
         raise ValueError(
-            f'{name} must be "{execution.AUTO}" (8 steps per execution in long fit calls, 1 in short ones) or a '
-            f"positive integer; got {value!r}."
+            f'{name} must be "{execution.AUTO}" ({execution.AUTO_STEPS} steps per execution in long fit calls, 1 '
+            f"in short ones) or a positive integer; got {value!r}."
         ) from None
 
 
